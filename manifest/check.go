@@ -1,0 +1,162 @@
+package manifest
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Status is the state of one key after the sources were merged.
+type Status int
+
+const (
+	// Set: the key has a non-empty value.
+	Set Status = iota
+	// Empty: a source registered the key but its value is empty.
+	Empty
+	// Missing: no source has the key.
+	Missing
+)
+
+func (s Status) String() string {
+	switch s {
+	case Set:
+		return "set"
+	case Empty:
+		return "registered, no value"
+	case Missing:
+		return "not registered"
+	}
+	return fmt.Sprintf("Status(%d)", int(s))
+}
+
+// A Value is what Check needs to know of one fetched secret. It holds no
+// value, only whether there is one.
+type Value struct {
+	Key         string
+	Empty       bool
+	Description string
+	Source      string
+}
+
+// An Entry is one line of a check report.
+type Entry struct {
+	Key         string
+	Status      Status
+	Description string
+	Source      string // where the value came from; empty when Missing
+	Declared    bool   // in the manifest or --require
+	Optional    bool
+}
+
+// Fatal reports whether the entry stops the run: a key that is not set and
+// not optional. A key no manifest declares is required once a source
+// registers it, because registering it declares that the app needs it.
+func (e Entry) Fatal() bool { return e.Status != Set && !e.Optional }
+
+// A Report lists every declared key, then every other fetched key, in order.
+type Report struct {
+	Entries []Entry
+}
+
+// Check compares fetched secrets with the manifest m, which may be nil.
+func Check(m *Manifest, fetched []Value) *Report {
+	r := &Report{}
+	byKey := make(map[string]int, len(fetched))
+	for i, v := range fetched {
+		byKey[v.Key] = i
+	}
+	declared := make(map[string]bool)
+	if m != nil {
+		for _, k := range m.Keys {
+			declared[k.Name] = true
+			e := Entry{Key: k.Name, Description: k.Description, Declared: true, Optional: k.Optional, Status: Missing}
+			if i, ok := byKey[k.Name]; ok {
+				v := fetched[i]
+				e.Source = v.Source
+				e.Status = Set
+				if v.Empty {
+					e.Status = Empty
+				}
+				if e.Description == "" {
+					e.Description = v.Description
+				}
+			}
+			r.Entries = append(r.Entries, e)
+		}
+	}
+	var rest []Entry
+	for _, v := range fetched {
+		if declared[v.Key] {
+			continue
+		}
+		e := Entry{Key: v.Key, Description: v.Description, Source: v.Source, Status: Set}
+		if v.Empty {
+			e.Status = Empty
+		}
+		rest = append(rest, e)
+	}
+	sort.Slice(rest, func(i, j int) bool { return rest[i].Key < rest[j].Key })
+	r.Entries = append(r.Entries, rest...)
+	return r
+}
+
+// Err returns an *UnsetError naming every fatal entry, or nil.
+func (r *Report) Err() error {
+	var unset []Entry
+	for _, e := range r.Entries {
+		if e.Fatal() {
+			unset = append(unset, e)
+		}
+	}
+	if len(unset) == 0 {
+		return nil
+	}
+	return &UnsetError{Keys: unset}
+}
+
+// UnsetError lists every required key that is missing or empty.
+type UnsetError struct {
+	Keys []Entry
+}
+
+func (e *UnsetError) Error() string {
+	var b strings.Builder
+	if len(e.Keys) == 1 {
+		b.WriteString("1 required secret is not set:")
+	} else {
+		fmt.Fprintf(&b, "%d required secrets are not set:", len(e.Keys))
+	}
+	for _, k := range e.Keys {
+		b.WriteString("\n  ")
+		b.WriteString(k.Key)
+		if k.Description != "" {
+			b.WriteString(" (")
+			b.WriteString(k.Description)
+			b.WriteString(")")
+		}
+		b.WriteString(": ")
+		b.WriteString(k.Status.String())
+		if k.Source != "" {
+			b.WriteString(" in ")
+			b.WriteString(k.Source)
+		}
+	}
+	return b.String()
+}
+
+// Missing returns the unset keys that no source registered.
+func (e *UnsetError) Missing() []Entry { return e.with(Missing) }
+
+// Empty returns the unset keys that are registered without a value.
+func (e *UnsetError) Empty() []Entry { return e.with(Empty) }
+
+func (e *UnsetError) with(s Status) []Entry {
+	var out []Entry
+	for _, k := range e.Keys {
+		if k.Status == s {
+			out = append(out, k)
+		}
+	}
+	return out
+}
