@@ -122,6 +122,9 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	p := &prepared{}
 	for _, s := range sources {
 		p.sources = append(p.sources, s.Name())
+		if !local(s) {
+			c.armSignals()
+		}
 	}
 	fetchCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -164,6 +167,16 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 		c.log.Warn(fmt.Sprintf("secret %q is not a portable variable name; shells cannot read it", name))
 	}
 	return p, nil
+}
+
+// local reports whether a source reads local files, which an interrupt
+// could not cancel: for those alone the signals are not armed.
+func local(s fetch.Source) bool {
+	switch s.(type) {
+	case *fetch.File, *fetch.Dir:
+		return true
+	}
+	return false
 }
 
 // stripped reports whether an inherited variable must not reach the command:
