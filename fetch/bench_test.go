@@ -2,7 +2,10 @@ package fetch
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,5 +61,28 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkFile reads secrets from a JSON file, whose size presizes the
+// decoder's buffers.
+func BenchmarkFile(b *testing.B) {
+	for _, n := range sizes {
+		doc := flatDoc(n)
+		path := filepath.Join(b.TempDir(), "secrets.json")
+		if err := os.WriteFile(path, doc, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		f := &File{Path: path}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(doc)))
+			for i := 0; i < b.N; i++ {
+				secrets, err := f.Fetch(context.Background())
+				if err != nil || len(secrets) != n {
+					b.Fatalf("Fetch: %d secrets, %v", len(secrets), err)
+				}
+			}
+		})
 	}
 }
