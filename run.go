@@ -136,15 +136,19 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 		return nil, err
 	}
 
+	verbose := c.log.Enabled(ctx, slog.LevelDebug)
 	values := make([]manifest.Value, len(secrets))
 	for i, s := range secrets {
 		values[i] = manifest.Value{Key: s.Key, Empty: s.Value == "", Description: s.Description, Source: s.Source}
-		c.log.Debug("fetched", "key", s.Key, "source", s.Source, "empty", s.Value == "")
+		if verbose {
+			c.log.Debug("fetched", "key", s.Key, "source", s.Source, "empty", s.Value == "")
+		}
 	}
 	p.report = manifest.Check(m, values)
 	unsetErr := p.report.Err()
 
 	pass := make([]inject.Secret, 0, len(secrets))
+	p.secrets = secrets[:0] // filtered in place: the merged slice is ours
 	for _, s := range secrets {
 		if s.Value != "" {
 			pass = append(pass, inject.Secret{Key: s.Key, Value: s.Value})

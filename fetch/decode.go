@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -40,7 +41,7 @@ func decodeSized(r io.Reader, source string, size int64) ([]Secret, error) {
 	}
 	d := &decoder{r: r, source: source, buf: make([]byte, n)}
 	if size > 0 {
-		d.arena = make([]byte, 0, min(size, MaxSize))
+		d.arena.Grow(int(min(size, MaxSize)))
 	}
 	return d.decode()
 }
@@ -68,11 +69,12 @@ type decoder struct {
 	err      error // the reader's error once it returned one: io.EOF at the end
 	filled   bool  // the last read filled buf: grow it
 
-	// arena holds every string kept, unescaped, end to end; the secrets
-	// are cut from one copy of it at the end.
-	arena []byte
-	flat  []entry
-	items []entry // the envelope's
+	// arena holds every string kept, unescaped, end to end: the secrets
+	// are cut from the one string it builds, without a copy.
+	arena   strings.Builder
+	scratch []byte // a member name being matched
+	flat    []entry
+	items   []entry // the envelope's
 }
 
 // An entry is one secret as spans of the arena.
@@ -82,9 +84,35 @@ type entry struct {
 
 type span struct{ start, end int32 }
 
-func (d *decoder) mark() int32 { return int32(len(d.arena)) }
+func (d *decoder) mark() int32 { return int32(d.arena.Len()) }
 
-func (d *decoder) since(start int32) span { return span{start, int32(len(d.arena))} }
+func (d *decoder) since(start int32) span { return span{start, int32(d.arena.Len())} }
+
+// Where str puts a string.
+const (
+	toNowhere = iota // only check it
+	toArena
+	toScratch
+)
+
+// put appends b to the string str is reading.
+func (d *decoder) put(to int, b []byte) {
+	switch to {
+	case toArena:
+		d.arena.Write(b)
+	case toScratch:
+		d.scratch = append(d.scratch, b...)
+	}
+}
+
+func (d *decoder) putRune(to int, r rune) {
+	switch to {
+	case toArena:
+		d.arena.WriteRune(r)
+	case toScratch:
+		d.scratch = utf8.AppendRune(d.scratch, r)
+	}
+}
 
 func (d *decoder) decode() ([]Secret, error) {
 	c, ok := d.next()
@@ -115,7 +143,11 @@ func (d *decoder) decode() ([]Secret, error) {
 			}
 			d.pos++
 			keyStart := d.mark()
-			if err := d.str(true); err != nil {
+			to := toArena // a key of the flat shape, until there is an envelope
+			if envelope {
+				to = toNowhere
+			}
+			if err := d.str(to); err != nil {
 				return nil, err
 			}
 			key := d.since(keyStart)
@@ -127,8 +159,7 @@ func (d *decoder) decode() ([]Secret, error) {
 				return nil, d.endError()
 			}
 			switch {
-			case !envelope && c == '[' && string(d.arena[key.start:key.end]) == "secrets":
-				d.arena = d.arena[:keyStart]
+			case !envelope && c == '[' && d.arena.String()[key.start:key.end] == "secrets":
 				d.pos++
 				if err := d.envelope(); err != nil {
 					return nil, err
@@ -136,23 +167,21 @@ func (d *decoder) decode() ([]Secret, error) {
 				envelope = true
 			case envelope:
 				// Other members of an envelope are metadata.
-				d.arena = d.arena[:keyStart]
 				if err := d.skip(-1); err != nil {
 					return nil, err
 				}
 			case c == '"':
 				d.pos++
 				valueStart := d.mark()
-				if err := d.str(true); err != nil {
+				if err := d.str(toArena); err != nil {
 					return nil, err
 				}
 				d.flat = append(d.flat, entry{key: key, value: d.since(valueStart)})
 			default:
 				if badShape == nil {
 					badShape = errorf(Protocol, d.source, "member %q: want a string value, got %s",
-						d.arena[key.start:key.end], describe(c))
+						d.arena.String()[key.start:key.end], describe(c))
 				}
-				d.arena = d.arena[:keyStart]
 				if err := d.skip(-1); err != nil {
 					return nil, err
 				}
@@ -187,7 +216,7 @@ func (d *decoder) decode() ([]Secret, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	all := string(d.arena)
+	all := d.arena.String()
 	secrets := make([]Secret, len(entries))
 	for i, e := range entries {
 		secrets[i] = Secret{
@@ -284,12 +313,11 @@ func (d *decoder) item(i int) error {
 			return d.syntaxError()
 		}
 		d.pos++
-		nameStart := d.mark()
-		if err := d.str(true); err != nil {
+		d.scratch = d.scratch[:0]
+		if err := d.str(toScratch); err != nil {
 			return err
 		}
-		f := field(d.arena[nameStart:])
-		d.arena = d.arena[:nameStart]
+		f := field(d.scratch)
 		if err := d.colon(); err != nil {
 			return err
 		}
@@ -304,7 +332,7 @@ func (d *decoder) item(i int) error {
 		case c == '"':
 			d.pos++
 			start := d.mark()
-			if err := d.str(true); err != nil {
+			if err := d.str(toArena); err != nil {
 				return err
 			}
 			switch s := d.since(start); f {
@@ -379,17 +407,17 @@ var plain = func() (t [256]bool) {
 }()
 
 // str reads the rest of a string whose opening quote has been consumed,
-// and with keep, appends it unescaped to the arena. Like encoding/json, it
+// and puts it, unescaped, where to says. Like encoding/json, it
 // turns each byte of invalid UTF-8 and each unpaired surrogate into U+FFFD.
-func (d *decoder) str(keep bool) error {
+func (d *decoder) str(to int) error {
 	for {
 		run := d.buf[d.pos:d.end]
 		i := 0
 		for i < len(run) && plain[run[i]] {
 			i++
 		}
-		if keep {
-			d.arena = append(d.arena, run[:i]...)
+		if to != toNowhere {
+			d.put(to, run[:i])
 		}
 		d.pos += i
 		if i == len(run) {
@@ -401,12 +429,12 @@ func (d *decoder) str(keep bool) error {
 		switch c := run[i]; {
 		case c == '"':
 			d.pos++
-			if len(d.arena) > math.MaxInt32 { // spans are int32
+			if d.arena.Len() > math.MaxInt32 { // spans are int32
 				return &Error{Kind: Protocol, Source: d.source, Err: &TooBigError{Limit: math.MaxInt32}}
 			}
 			return nil
 		case c == '\\':
-			if err := d.escape(keep); err != nil {
+			if err := d.escape(to); err != nil {
 				return err
 			}
 		case c < 0x20:
@@ -414,12 +442,10 @@ func (d *decoder) str(keep bool) error {
 		default:
 			d.more(utf8.UTFMax)
 			r, size := utf8.DecodeRune(d.buf[d.pos:d.end])
-			if keep {
-				if r == utf8.RuneError && size == 1 {
-					d.arena = utf8.AppendRune(d.arena, utf8.RuneError)
-				} else {
-					d.arena = append(d.arena, d.buf[d.pos:d.pos+size]...)
-				}
+			if r == utf8.RuneError && size == 1 {
+				d.putRune(to, utf8.RuneError)
+			} else {
+				d.put(to, d.buf[d.pos:d.pos+size])
 			}
 			d.pos += size
 		}
@@ -427,7 +453,7 @@ func (d *decoder) str(keep bool) error {
 }
 
 // escape reads one escape sequence in a string, the backslash included.
-func (d *decoder) escape(keep bool) error {
+func (d *decoder) escape(to int) error {
 	if !d.more(2) {
 		return d.endError()
 	}
@@ -468,16 +494,12 @@ func (d *decoder) escape(keep bool) error {
 				r = utf8.RuneError
 			}
 		}
-		if keep {
-			d.arena = utf8.AppendRune(d.arena, r)
-		}
+		d.putRune(to, r)
 		return nil
 	default:
 		return d.syntaxError()
 	}
-	if keep {
-		d.arena = append(d.arena, b)
-	}
+	d.put(to, []byte{b})
 	d.pos += 2
 	return nil
 }
@@ -535,7 +557,7 @@ func (d *decoder) skip(maxDepth int) error {
 			continue
 		case c == '"':
 			d.pos++
-			if err := d.str(false); err != nil {
+			if err := d.str(toNowhere); err != nil {
 				return err
 			}
 		case c == 't':
@@ -597,7 +619,7 @@ func (d *decoder) name() error {
 		return d.syntaxError()
 	}
 	d.pos++
-	if err := d.str(false); err != nil {
+	if err := d.str(toNowhere); err != nil {
 		return err
 	}
 	return d.colon()
