@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/secretexec/secretexec/fetch"
@@ -44,6 +45,7 @@ func main() {
 
 // main1 runs secretexec and returns its exit code; nothing below it exits.
 func main1() int {
+	noGC()
 	intr := newInterrupts()
 	defer intr.stop()
 	c := &cli{
@@ -60,6 +62,23 @@ func main1() int {
 	}
 	return c.fail(err)
 }
+
+// noGC turns the garbage collector off up to a heap of gcLimit.
+//
+// secretexec allocates what a run needs and then execs, which frees it
+// all: a collection before then is wasted, and at 10,000 secrets one cycle
+// (it starts threads for its workers) costs more than the decoding. The
+// limit, far above what a run of 10,000 secrets needs, lets the collector
+// run after all should huge sources grow the heap that far. It overrides
+// GOGC and GOMEMLIMIT, which the command inherits and is meant to read.
+// A supervisor (--init) that outlives the start must turn it back on.
+func noGC() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(gcLimit)
+}
+
+// gcLimit is the heap size at which the collector runs after all.
+const gcLimit = 64 << 20
 
 // interrupts cancels a context, with a *signalError as its cause, on the
 // first interrupt signal once armed.
