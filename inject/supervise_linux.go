@@ -1,0 +1,204 @@
+package inject
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+// forwarded are the signals Supervise passes on to the child. They are
+// named one by one: an unfiltered signal.Notify would also pass on SIGURG,
+// which the Go runtime sends itself for preemption, and SIGCHLD, which is
+// about secretexec's children and means nothing to the child.
+var forwarded = []os.Signal{
+	syscall.SIGTERM,
+	syscall.SIGINT,
+	syscall.SIGHUP,
+	syscall.SIGQUIT,
+	syscall.SIGUSR1,
+	syscall.SIGUSR2,
+	syscall.SIGWINCH,
+}
+
+// prSetChildSubreaper is PR_SET_CHILD_SUBREAPER from <linux/prctl.h>.
+const prSetChildSubreaper = 36
+
+// Supervise runs the program at path as a child and stays its parent until
+// it exits, the way an init process does in a container. argv is the
+// child's whole argument list, argv[0] included; env is its environment.
+//
+// The child starts in a process group of its own, and signals sent to
+// secretexec are passed on to that group. When secretexec is PID 1 it reaps
+// every orphan the kernel hands it; elsewhere it registers as a child
+// subreaper, so the child's orphans are handed to it and reaped too.
+//
+// Supervise returns the child's exit code, or 128+n when signal n killed
+// it. The error is not nil only when the child could not start; it then
+// wraps the errno of the failed exec, so errors.Is(err, fs.ErrNotExist) and
+// errors.Is(err, fs.ErrPermission) tell "not found" from "not executable".
+//
+// Supervise waits for any child of the process, so nothing else in the
+// process may start or wait for children while it runs.
+func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err error) {
+	// Listen before the child exists, so that nothing sent between the
+	// fork and the loop below is lost. A signal that was ignored when
+	// secretexec started (nohup, a background job of a script) stays
+	// ignored: it is not listened for, and the child inherits the ignore.
+	sigs := make(chan os.Signal, 32)
+	for _, s := range forwarded {
+		if !signal.Ignored(s) {
+			signal.Notify(sigs, s)
+		}
+	}
+	defer signal.Stop(sigs)
+	// One buffered slot is enough: each wake-up reaps until nothing is
+	// left, so a SIGCHLD dropped while one is pending loses no child.
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
+	defer signal.Stop(chld)
+
+	pid1 := os.Getpid() == 1
+	if !pid1 {
+		if _, _, errno := syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0); errno != 0 {
+			log.Warn("cannot become a child subreaper; orphans of the command will not be reaped here", "err", errno)
+		}
+	}
+
+	// A child in a group of its own is in the background of the terminal,
+	// if there is one: reading from it would stop the child with SIGTTIN,
+	// and Ctrl-C would reach secretexec only. So when secretexec holds
+	// the terminal's foreground, it hands it on to the child's group (the
+	// kernel's job control then sends Ctrl-C and Ctrl-Z to the child
+	// directly, as it would without secretexec) and takes it back when the
+	// child is gone.
+	tty := foregroundPgrp(0) == syscall.Getpgrp()
+	attr := &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: tty, Ctty: 0},
+	}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if err != nil {
+		return 0, fmt.Errorf("inject: start %s: %w", path, err)
+	}
+	log.Debug("supervising", "pid", pid, "pid1", pid1, "terminal", tty)
+
+	for {
+		select {
+		case s := <-sigs:
+			forward(pid, s.(syscall.Signal), log)
+		case <-chld:
+			if code, done := reap(pid, tty, log); done {
+				if tty && foregroundPgrp(0) == pid {
+					setForeground(0, syscall.Getpgrp())
+				}
+				return code, nil
+			}
+		}
+	}
+}
+
+// forward sends sig to the child's process group rather than to the child
+// alone. That is what a terminal does with Ctrl-C, so programs are written
+// for it, and it reaches the processes a wrapper leaves in the group: with
+// "sh -c 'migrate && node server.js'" or "npm start", the shell or npm is
+// the child and often does not pass SIGTERM on, while node, in the same
+// group, now gets it too. A child that moved to a group of its own (setsid)
+// still gets the signal itself.
+func forward(pid int, sig syscall.Signal, log *slog.Logger) {
+	log.Debug("forwarding signal", "signal", sig.String(), "pgid", pid)
+	syscall.Kill(-pid, sig)
+	if pgid, err := syscall.Getpgid(pid); err == nil && pgid != pid {
+		syscall.Kill(pid, sig)
+	}
+}
+
+// reap waits for every child that has exited, the supervised one and any
+// orphans, and returns the supervised child's code once it has exited. It
+// goes on reaping after that, so no zombie that is already there is left
+// behind when secretexec exits.
+func reap(pid int, tty bool, log *slog.Logger) (code int, done bool) {
+	flags := syscall.WNOHANG
+	if tty {
+		flags |= syscall.WUNTRACED
+	}
+	for {
+		var ws syscall.WaitStatus
+		wpid, err := syscall.Wait4(-1, &ws, flags, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || wpid <= 0 {
+			// ECHILD: no children left; 0: none of them has exited.
+			return code, done
+		}
+		if wpid != pid {
+			if !ws.Stopped() {
+				log.Debug("reaped orphan", "pid", wpid)
+			}
+			continue
+		}
+		switch {
+		case ws.Exited():
+			code, done = ws.ExitStatus(), true
+			log.Debug("command exited", "pid", pid, "code", code)
+		case ws.Signaled():
+			code, done = 128+int(ws.Signal()), true
+			log.Debug("command killed", "pid", pid, "signal", ws.Signal().String())
+		case ws.Stopped():
+			stopped(pid)
+		}
+	}
+}
+
+// stopped follows the child when job control stopped it (Ctrl-Z, or
+// SIGTTIN when it read the terminal from the background). The shell only
+// sees secretexec, so secretexec takes the terminal back and stops its own
+// process group the way Ctrl-Z would have; once continued (fg or bg) it
+// gives the terminal back if it is in the foreground again, and continues
+// the child. As PID 1 the stop does not take (the kernel ignores it), so
+// the child is simply continued.
+func stopped(pid int) {
+	if foregroundPgrp(0) == pid {
+		setForeground(0, syscall.Getpgrp())
+	}
+	// The group gets SIGTSTP as from Ctrl-Z. This thread sends one to
+	// itself as well: a signal directed at the calling thread is acted on
+	// before the call returns, so the code below runs only once secretexec
+	// has been continued (or when the stop was discarded, as it is for an
+	// orphaned process group, or ignored).
+	syscall.Kill(0, syscall.SIGTSTP)
+	runtime.LockOSThread()
+	syscall.Tgkill(syscall.Getpid(), syscall.Gettid(), syscall.SIGTSTP)
+	runtime.UnlockOSThread()
+	if foregroundPgrp(0) == syscall.Getpgrp() {
+		setForeground(0, pid)
+	}
+	syscall.Kill(-pid, syscall.SIGCONT)
+}
+
+// foregroundPgrp returns the foreground process group of the terminal on
+// fd, or -1 when fd is not a terminal (or not this session's).
+func foregroundPgrp(fd int) int {
+	var pgrp int32
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCGPGRP, uintptr(unsafe.Pointer(&pgrp)))
+	if errno != 0 {
+		return -1
+	}
+	return int(pgrp)
+}
+
+// setForeground makes pgrp the foreground process group of the terminal on
+// fd. A background process that does this is sent SIGTTOU unless it ignores
+// it, so SIGTTOU is ignored around the call and then restored; the child
+// never inherits the ignore because no child is started meanwhile.
+func setForeground(fd, pgrp int) {
+	signal.Ignore(syscall.SIGTTOU)
+	defer signal.Reset(syscall.SIGTTOU)
+	p := int32(pgrp)
+	syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p)))
+}

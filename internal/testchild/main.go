@@ -1,0 +1,199 @@
+//go:build linux
+
+// Command testchild is the command the tests run under secretexec. It is
+// built with CGO_ENABLED=0, so it is static and also runs in an empty root.
+//
+//	testchild exit N            exit with code N
+//	testchild kill SIGNAL       kill itself with SIGNAL (KILL, TERM, …)
+//	testchild pids              print "pid=N ppid=N pgid=N"
+//	testchild env KEY=VALUE...  exit 0 if each KEY holds VALUE, else 1,
+//	                            naming the keys only, never a value
+//	testchild unset KEY...      exit 0 if no KEY is set, else 1
+//	testchild signals CODE      print "ready", then the name of each signal
+//	                            it receives; exit CODE after SIGTERM
+//	testchild orphan            leave an orphan that exits at once, then
+//	                            wait until its parent reaps it (exit 0) or
+//	                            it stays a zombie for 10s (exit 1)
+//	testchild spawn             start "testchild exit 0", print its pid and
+//	                            exit without waiting for it
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// names are the signals the tests send, by the names they print.
+var names = map[syscall.Signal]string{
+	syscall.SIGHUP:   "HUP",
+	syscall.SIGINT:   "INT",
+	syscall.SIGQUIT:  "QUIT",
+	syscall.SIGKILL:  "KILL",
+	syscall.SIGUSR1:  "USR1",
+	syscall.SIGUSR2:  "USR2",
+	syscall.SIGTERM:  "TERM",
+	syscall.SIGCHLD:  "CHLD",
+	syscall.SIGURG:   "URG",
+	syscall.SIGWINCH: "WINCH",
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: testchild MODE [ARG...]")
+	}
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "exit":
+		os.Exit(atoi(arg(args, 0)))
+	case "kill":
+		sig := signalNamed(arg(args, 0))
+		syscall.Kill(os.Getpid(), sig)
+		time.Sleep(10 * time.Second)
+		fail("still alive after SIG" + arg(args, 0))
+	case "pids":
+		fmt.Printf("pid=%d ppid=%d pgid=%d\n", os.Getpid(), os.Getppid(), syscall.Getpgrp())
+	case "env":
+		bad := false
+		for _, kv := range args {
+			k, v, _ := strings.Cut(kv, "=")
+			if got, ok := os.LookupEnv(k); !ok || got != v {
+				fmt.Fprintf(os.Stderr, "testchild: %s does not hold the expected value\n", k)
+				bad = true
+			}
+		}
+		if bad {
+			os.Exit(1)
+		}
+	case "unset":
+		bad := false
+		for _, k := range args {
+			if _, ok := os.LookupEnv(k); ok {
+				fmt.Fprintf(os.Stderr, "testchild: %s is set\n", k)
+				bad = true
+			}
+		}
+		if bad {
+			os.Exit(1)
+		}
+	case "signals":
+		signals(atoi(arg(args, 0)))
+	case "orphan":
+		orphan()
+	case "spawn":
+		cmd := exec.Command(os.Args[0], "exit", "0")
+		if err := cmd.Start(); err != nil {
+			fail(err.Error())
+		}
+		fmt.Println(cmd.Process.Pid)
+	default:
+		fail("unknown mode " + os.Args[1])
+	}
+}
+
+// signals reports every signal it receives, one name a line. The Go
+// runtime's own preemption signal (SIGURG) is turned off through GODEBUG by
+// the tests, so a SIGURG seen here came from outside.
+func signals(code int) {
+	ch := make(chan os.Signal, 16)
+	var all []os.Signal
+	for s := range names {
+		if s != syscall.SIGKILL {
+			all = append(all, s)
+		}
+	}
+	signal.Notify(ch, all...)
+	fmt.Println("ready")
+	for s := range ch {
+		name := names[s.(syscall.Signal)]
+		fmt.Println(name)
+		if name == "TERM" {
+			os.Exit(code)
+		}
+	}
+}
+
+// orphan starts "testchild spawn", which starts a grandchild and exits at
+// once, so the grandchild is reparented to the nearest subreaper or PID 1.
+// The grandchild exits straight away; orphan then watches /proc until the
+// zombie is gone.
+func orphan() {
+	out, err := exec.Command(os.Args[0], "spawn").Output()
+	if err != nil {
+		fail("spawn: " + err.Error())
+	}
+	pid := strings.TrimSpace(string(out))
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		state, err := procState(pid)
+		if os.IsNotExist(err) {
+			fmt.Printf("orphan %s reaped\n", pid)
+			return
+		}
+		if err != nil {
+			fail(err.Error())
+		}
+		_ = state // running at first, then Z until someone reaps it
+		time.Sleep(10 * time.Millisecond)
+	}
+	state, _ := procState(pid)
+	fmt.Printf("orphan %s left in state %s\n", pid, state)
+	os.Exit(1)
+}
+
+// procState returns the state letter of /proc/PID/stat (R, S, Z, …).
+func procState(pid string) (string, error) {
+	f, err := os.Open("/proc/" + pid + "/stat")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && line == "" {
+		return "", err
+	}
+	// The command name in parentheses may hold spaces; the state follows
+	// the last ')'.
+	i := strings.LastIndexByte(line, ')')
+	fields := strings.Fields(line[i+1:])
+	if len(fields) == 0 {
+		return "", fmt.Errorf("short /proc/%s/stat", pid)
+	}
+	return fields[0], nil
+}
+
+func signalNamed(name string) syscall.Signal {
+	for s, n := range names {
+		if n == name {
+			return s
+		}
+	}
+	fail("unknown signal " + name)
+	return 0
+}
+
+func arg(args []string, i int) string {
+	if i >= len(args) {
+		fail("missing argument")
+	}
+	return args[i]
+}
+
+func atoi(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		fail(err.Error())
+	}
+	return n
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "testchild: "+msg)
+	os.Exit(2)
+}
