@@ -2,6 +2,7 @@ package inject
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,8 +64,39 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	killAdopted()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// killAdopted kills and reaps what a failed test left running: children
+// of a supervisor that was killed are handed to the test process, the
+// subreaper above them.
+func killAdopted() {
+	for _, pid := range childrenOf(os.Getpid()) {
+		syscall.Kill(pid, syscall.SIGKILL)
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, 0, nil)
+	}
+}
+
+// childrenOf returns the pids of the processes whose parent is ppid.
+func childrenOf(ppid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(ppid) {
+			pid, _ := strconv.Atoi(e.Name())
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // buildStatic builds the package pkg with cgo off into dir and returns the
@@ -277,5 +310,115 @@ func TestSuperviseOwnGroup(t *testing.T) {
 	}
 	if pgid != pid {
 		t.Errorf("child's process group is %d; want a group of its own, %d", pgid, pid)
+	}
+}
+
+// inNamespace returns a command that runs argv as PID 1 of a new PID
+// namespace, with a /proc of its own. It skips the test where that is not
+// permitted (not root, or namespaces refused by the kernel or a sandbox),
+// except under CI, which runs as root and must run these tests.
+func inNamespace(t *testing.T, argv ...string) *exec.Cmd {
+	t.Helper()
+	skip := t.Skipf
+	if os.Getenv("CI") != "" {
+		skip = t.Fatalf
+	}
+	if os.Geteuid() != 0 {
+		skip("PID namespace tests need root for unshare --pid; running as uid %d", os.Geteuid())
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		skip("PID namespace tests need unshare (util-linux): %v", err)
+	}
+	if out, err := exec.Command(unshare, "--pid", "--fork", "--mount-proc", "true").CombinedOutput(); err != nil {
+		skip("PID namespaces are not permitted here: unshare --pid --fork --mount-proc: %v: %s", err, bytes.TrimSpace(out))
+	}
+	cmd := supervisor(argv...)
+	cmd.Args = append([]string{unshare, "--pid", "--fork", "--mount-proc", cmd.Path}, cmd.Args[1:]...)
+	cmd.Path = unshare
+	return cmd
+}
+
+// childOf waits for a child of ppid to appear and returns its pid.
+func childOf(t *testing.T, ppid int) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if pids := childrenOf(ppid); len(pids) > 0 {
+			return pids[0]
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no child of pid %d after 10s", ppid)
+	return 0
+}
+
+func TestSupervisePID1(t *testing.T) {
+	cmd := inNamespace(t, testChild, "pids")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if got := exitCode(t, cmd); got != 0 {
+		t.Fatalf("exit code %d; want 0\nstderr:\n%s", got, stderr.String())
+	}
+	var pid, ppid, pgid int
+	if _, err := fmt.Sscanf(stdout.String(), "pid=%d ppid=%d pgid=%d", &pid, &ppid, &pgid); err != nil {
+		t.Fatalf("stdout %q: %v", stdout.String(), err)
+	}
+	if ppid != 1 || pgid != pid {
+		t.Errorf("child reports %q; want its parent PID 1 and a group of its own", strings.TrimSpace(stdout.String()))
+	}
+	if !strings.Contains(stderr.String(), "pid1=true") {
+		t.Errorf("supervisor does not know it is PID 1; stderr:\n%s", stderr.String())
+	}
+}
+
+func TestSupervisePID1ReapsOrphans(t *testing.T) {
+	cmd := inNamespace(t, testChild, "orphan")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if got := exitCode(t, cmd); got != 0 {
+		t.Fatalf("exit code %d; want 0\nstdout:\n%s\nstderr:\n%s", got, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "reaped") {
+		t.Errorf("stdout %q; want the orphan reaped", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "reaped orphan") {
+		t.Errorf("the supervisor did not reap the orphan; stderr:\n%s", stderr.String())
+	}
+}
+
+func TestSupervisePID1SIGKILL(t *testing.T) {
+	cmd := inNamespace(t, testChild, "kill", "KILL")
+	if got := exitCode(t, cmd); got != 137 {
+		t.Errorf("exit code %d; want 137", got)
+	}
+}
+
+// TestSupervisePID1SIGTERM sends SIGTERM to PID 1 from outside the
+// namespace, as a container runtime does on stop.
+func TestSupervisePID1SIGTERM(t *testing.T) {
+	cmd := inNamespace(t, testChild, "signals", "7")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	out := lines(stdout)
+	expectLine(t, out, "ready")
+	pid1 := childOf(t, cmd.Process.Pid) // unshare's child is the namespace's PID 1
+	if err := syscall.Kill(pid1, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	expectLine(t, out, "TERM")
+	for range out {
+	}
+	cmd.Wait()
+	if got := cmd.ProcessState.ExitCode(); got != 7 {
+		t.Errorf("exit code %d; want 7\nstderr:\n%s", got, stderr.String())
 	}
 }

@@ -9,6 +9,9 @@
 //	testchild env KEY=VALUE...  exit 0 if each KEY holds VALUE, else 1,
 //	                            naming the keys only, never a value
 //	testchild unset KEY...      exit 0 if no KEY is set, else 1
+//	testchild tty               print "foreground" when its process group
+//	                            is the terminal's foreground, else
+//	                            "background" (or "no terminal")
 //	testchild signals CODE      print "ready", then the name of each signal
 //	                            it receives; exit CODE after SIGTERM
 //	testchild orphan            leave an orphan that exits at once, then
@@ -28,6 +31,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // names are the signals the tests send, by the names they print.
@@ -81,6 +85,17 @@ func main() {
 		}
 		if bad {
 			os.Exit(1)
+		}
+	case "tty":
+		var pgrp int32
+		_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, 0, syscall.TIOCGPGRP, uintptr(unsafe.Pointer(&pgrp)))
+		switch {
+		case errno != 0:
+			fmt.Println("no terminal")
+		case int(pgrp) == syscall.Getpgrp():
+			fmt.Println("foreground")
+		default:
+			fmt.Println("background")
 		}
 	case "signals":
 		signals(atoi(arg(args, 0)))
