@@ -35,6 +35,9 @@ func (c *cli) run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintln(c.stdout, versionString())
 			return nil
+		case "help":
+			io.WriteString(c.stdout, usageText)
+			return nil
 		case "check":
 			return c.check(ctx, args[1:])
 		case "lint":
