@@ -1,7 +1,6 @@
 package inject
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -37,23 +36,16 @@ const prSetChildSubreaper = 36
 // subreaper, so the child's orphans are handed to it and reaped too.
 //
 // Supervise returns the child's exit code, or 128+n when signal n killed
-// it. The error is not nil only when the child could not start; it then
-// wraps the errno of the failed exec, so errors.Is(err, fs.ErrNotExist) and
-// errors.Is(err, fs.ErrPermission) tell "not found" from "not executable".
+// it. The error is not nil only when the child could not start; it is then
+// a *CommandError, as from Exec.
 //
 // Supervise waits for any child of the process, so nothing else in the
 // process may start or wait for children while it runs.
 func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err error) {
 	// Listen before the child exists, so that nothing sent between the
-	// fork and the loop below is lost. A signal that was ignored when
-	// secretexec started (nohup, a background job of a script) stays
-	// ignored: it is not listened for, and the child inherits the ignore.
+	// fork and the loop below is lost.
 	sigs := make(chan os.Signal, 32)
-	for _, s := range forwarded {
-		if !signal.Ignored(s) {
-			signal.Notify(sigs, s)
-		}
-	}
+	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	// One buffered slot is enough: each wake-up reaps until nothing is
 	// left, so a SIGCHLD dropped while one is pending loses no child.
@@ -83,7 +75,7 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 	}
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
-		return 0, fmt.Errorf("inject: start %s: %w", path, err)
+		return 0, startError(argv[0], err)
 	}
 	log.Debug("supervising", "pid", pid, "pid1", pid1, "terminal", tty)
 

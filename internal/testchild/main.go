@@ -6,8 +6,10 @@
 //	testchild exit N            exit with code N
 //	testchild kill SIGNAL       kill itself with SIGNAL (KILL, TERM, …)
 //	testchild pids              print "pid=N ppid=N pgid=N"
-//	testchild env KEY=VALUE...  exit 0 if each KEY holds VALUE, else 1,
-//	                            naming the keys only, never a value
+//	testchild env KEY...        exit 0 if each KEY holds the value of
+//	                            WANT_KEY, else 1, naming the keys only
+//	                            (values stay off the command line, which
+//	                            secretexec logs)
 //	testchild unset KEY...      exit 0 if no KEY is set, else 1
 //	testchild tty               print "foreground" when its process group
 //	                            is the terminal's foreground, else
@@ -65,9 +67,12 @@ func main() {
 		fmt.Printf("pid=%d ppid=%d pgid=%d\n", os.Getpid(), os.Getppid(), syscall.Getpgrp())
 	case "env":
 		bad := false
-		for _, kv := range args {
-			k, v, _ := strings.Cut(kv, "=")
-			if got, ok := os.LookupEnv(k); !ok || got != v {
+		for _, k := range args {
+			want, ok := os.LookupEnv("WANT_" + k)
+			if !ok {
+				fail("WANT_" + k + " is not set")
+			}
+			if got, ok := os.LookupEnv(k); !ok || got != want {
 				fmt.Fprintf(os.Stderr, "testchild: %s does not hold the expected value\n", k)
 				bad = true
 			}
