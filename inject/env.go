@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/secretexec/secretexec/manifest"
 )
 
 // A Secret is a key and value to add to the environment.
@@ -100,7 +102,7 @@ func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
 	for _, s := range sorted {
 		r.Env = append(r.Env, s.Key+"="+s.Value)
-		if !portable(s.Key) {
+		if !manifest.Portable(s.Key) {
 			r.NonPortable = append(r.NonPortable, s.Key)
 		}
 	}
@@ -111,26 +113,10 @@ func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error
 
 // quoteKey quotes a key for a message when it is not a plain name.
 func quoteKey(k string) string {
-	if portable(k) {
+	if manifest.Portable(k) {
 		return k
 	}
 	return fmt.Sprintf("%q", k)
-}
-
-func portable(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func dedup(s []string) []string {
