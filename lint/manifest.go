@@ -34,11 +34,17 @@ func Manifests(root string, apps []App) ([]Key, error) {
 		}
 		seen[rel] = true
 		ks, err := ReadManifest(filepath.Join(root, filepath.FromSlash(rel)), rel, app)
-		if errors.Is(err, fs.ErrNotExist) {
+		var syntax *manifest.SyntaxError
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			return nil
+		case errors.As(err, &syntax):
+			return err
+		case err != nil:
+			return fmt.Errorf("lint: manifest %s: %w", rel, pathErr(err))
 		}
 		keys = append(keys, ks...)
-		return err
+		return nil
 	}
 	if err := read("", ""); err != nil {
 		return nil, err
