@@ -189,6 +189,9 @@ func (l *linter) setApps(apps []App) error {
 		if err != nil {
 			return fmt.Errorf("lint: app %s: %s: %w", appName(a), a.Path, pathErr(err))
 		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("lint: app %s: %s: a symbolic link, which lint does not follow", appName(a), a.Path)
+		}
 		if !fi.IsDir() {
 			return fmt.Errorf("lint: app %s: %s: not a directory", appName(a), a.Path)
 		}
@@ -372,7 +375,11 @@ func isDotEnv(base string) bool {
 // root. Symlinks never lead lint out of the tree.
 func (l *linter) inside(p string) bool {
 	t, err := filepath.EvalSymlinks(p)
-	if err != nil || !strings.HasPrefix(t, l.root+string(filepath.Separator)) {
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(l.root, t)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
 		return false
 	}
 	fi, err := os.Stat(t)

@@ -253,7 +253,10 @@ func TestSkips(t *testing.T) {
 func TestUnreadable(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "file")
-	write(t, dir, map[string]string{"file": ""})
+	write(t, dir, map[string]string{"file": "", "real/.keep": ""})
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		root string
@@ -265,6 +268,7 @@ func TestUnreadable(t *testing.T) {
 		{"missing app", dir, Options{Apps: []App{{ID: "web", Path: "web"}}}, "lint: app web: web: does not exist"},
 		{"app outside", dir, Options{Apps: []App{{ID: "up", Path: "../up"}}}, "outside the project"},
 		{"app is a file", dir, Options{Apps: []App{{ID: "f", Path: "file"}}}, "not a directory"},
+		{"app is a symlink", dir, Options{Apps: []App{{ID: "l", Path: "link"}}}, "a symbolic link"},
 		{"key of no app", dir, Options{Keys: []Key{{Name: "K", App: "web"}}}, "no app has the path web"},
 	}
 	for _, tt := range tests {
