@@ -25,8 +25,8 @@ import (
 type Severity string
 
 const (
-	Error   Severity = "error"
-	Warning Severity = "warning"
+	Error   Severity = "error"   // fails the check
+	Warning Severity = "warning" // fails it only when the caller is strict
 )
 
 // A Finding is one problem at one place.
@@ -115,7 +115,7 @@ type linter struct {
 	appIndex map[string]int
 	backends []string // each app's backend folder
 
-	names map[string]name   // browser-side lookups
+	names map[string]name   // every secret's name and public copies
 	known []map[string]bool // per app: keys the backend may read
 	refs  []map[string]bool // per app: keys its backend references
 	keys  []Key             // all keys, for the stale check
@@ -127,19 +127,19 @@ type linter struct {
 // Run checks the tree at root and returns its findings sorted by path, line
 // and column. It fails only when the tree cannot be read.
 func Run(root string, opts Options) ([]Finding, error) {
-	real, err := filepath.EvalSymlinks(root)
+	abs, err := filepath.EvalSymlinks(root)
 	if err == nil {
-		real, err = filepath.Abs(real)
+		abs, err = filepath.Abs(abs)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lint: %s: %w", root, pathErr(err))
 	}
-	if fi, err := os.Stat(real); err != nil {
+	if fi, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("lint: %s: %w", root, pathErr(err))
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("lint: %s: not a directory", root)
 	}
-	l := &linter{root: real, appIndex: map[string]int{}, dirs: map[string]place{}}
+	l := &linter{root: abs, appIndex: map[string]int{}, dirs: map[string]place{}}
 	if err := l.setApps(opts.Apps); err != nil {
 		return nil, err
 	}
