@@ -425,8 +425,3 @@ func versionString() string {
 	}
 	return fmt.Sprintf("secretexec %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
-
-// lint is the checklist command.
-func (c *cli) lint(ctx context.Context, args []string) error {
-	return configf("secretexec lint is not yet supported")
-}
