@@ -188,3 +188,50 @@ func words(n *parser.Node) []string {
 	}
 	return out
 }
+
+// TestReadmeDockerfiles parses each dockerfile block of the README, so the
+// examples users copy are valid, and checks that their ENTRYPOINT and CMD
+// are in exec form: in shell form /bin/sh would be PID 1 and keep signals
+// from secretexec.
+func TestReadmeDockerfiles(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(readme), "```dockerfile\n")[1:]
+	if len(blocks) == 0 {
+		t.Fatal("README has no dockerfile blocks")
+	}
+	entrypoints := 0
+	for i, b := range blocks {
+		src, _, ok := strings.Cut(b, "```")
+		if !ok {
+			t.Fatalf("block %d is not closed", i+1)
+		}
+		res, err := parser.Parse(strings.NewReader(src))
+		if err != nil {
+			t.Errorf("block %d: %v", i+1, err)
+			continue
+		}
+		for _, w := range res.Warnings {
+			t.Errorf("block %d: %s", i+1, w.Short)
+		}
+		for _, n := range res.AST.Children {
+			switch strings.ToLower(n.Value) {
+			case "entrypoint":
+				entrypoints++
+				if got := strings.Join(words(n), " "); got != "secretexec --init --" {
+					t.Errorf("block %d: ENTRYPOINT %s; want secretexec --init --", i+1, got)
+				}
+				fallthrough
+			case "cmd":
+				if !n.Attributes["json"] {
+					t.Errorf("block %d: not in exec form: %s", i+1, n.Original)
+				}
+			}
+		}
+	}
+	if entrypoints == 0 {
+		t.Error("no README example has an ENTRYPOINT")
+	}
+}
