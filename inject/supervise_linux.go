@@ -66,18 +66,20 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 	// the terminal's foreground, it hands it on to the child's group (the
 	// kernel's job control then sends Ctrl-C and Ctrl-Z to the child
 	// directly, as it would without secretexec) and takes it back when the
-	// child is gone.
-	tty := foregroundPgrp(0) == syscall.Getpgrp()
+	// child is gone. Stops are followed (see stopped) whenever stdin is
+	// the session's terminal, even from the background.
+	fg := foregroundPgrp(0)
+	tty := fg > 0
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: tty, Ctty: 0},
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: fg == syscall.Getpgrp(), Ctty: 0},
 	}
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
 		return 0, startError(argv[0], err)
 	}
-	log.Debug("supervising", "pid", pid, "pid1", pid1, "terminal", tty)
+	log.Debug("supervising", "pid", pid, "pid1", pid1, "terminal", tty, "foreground", attr.Sys.Foreground)
 
 	for {
 		select {
@@ -149,21 +151,22 @@ func reap(pid int, tty bool, log *slog.Logger) (code int, done bool) {
 
 // stopped follows the child when job control stopped it (Ctrl-Z, or
 // SIGTTIN when it read the terminal from the background). The shell only
-// sees secretexec, so secretexec takes the terminal back and stops its own
-// process group the way Ctrl-Z would have; once continued (fg or bg) it
-// gives the terminal back if it is in the foreground again, and continues
-// the child. As PID 1 the stop does not take (the kernel ignores it), so
-// the child is simply continued.
+// sees secretexec, so secretexec takes the terminal back and stops too;
+// once continued (fg or bg) it gives the terminal back if it is in the
+// foreground again, and continues the child.
+//
+// secretexec stops by a SIGTSTP to the calling thread, which is acted on
+// before the call returns, so the code after it runs once secretexec has
+// been continued, or at once when the kernel discards the stop: for an
+// orphaned process group (nobody could continue it), for PID 1, or when
+// SIGTSTP was ignored from the start. Only secretexec stops, not the rest
+// of its process group, as with dumb-init: a wrapper that started it (npm)
+// stops at a second Ctrl-Z. SIGTSTP must never be passed to signal.Notify
+// in this process, or the Go runtime would catch it and never stop.
 func stopped(pid int) {
 	if foregroundPgrp(0) == pid {
 		setForeground(0, syscall.Getpgrp())
 	}
-	// The group gets SIGTSTP as from Ctrl-Z. This thread sends one to
-	// itself as well: a signal directed at the calling thread is acted on
-	// before the call returns, so the code below runs only once secretexec
-	// has been continued (or when the stop was discarded, as it is for an
-	// orphaned process group, or ignored).
-	syscall.Kill(0, syscall.SIGTSTP)
 	runtime.LockOSThread()
 	syscall.Tgkill(syscall.Getpid(), syscall.Gettid(), syscall.SIGTSTP)
 	runtime.UnlockOSThread()

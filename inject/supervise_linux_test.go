@@ -72,11 +72,19 @@ func TestMain(m *testing.M) {
 // killAdopted kills and reaps what a failed test left running: children
 // of a supervisor that was killed are handed to the test process, the
 // subreaper above them.
+// A killed supervisor's own children are handed on in turn, so this goes
+// on a few rounds until none is left.
 func killAdopted() {
-	for _, pid := range childrenOf(os.Getpid()) {
-		syscall.Kill(pid, syscall.SIGKILL)
-		var ws syscall.WaitStatus
-		syscall.Wait4(pid, &ws, 0, nil)
+	for round := 0; round < 10; round++ {
+		pids := childrenOf(os.Getpid())
+		if len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGKILL)
+			var ws syscall.WaitStatus
+			syscall.Wait4(pid, &ws, 0, nil)
+		}
 	}
 }
 

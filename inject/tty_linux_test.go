@@ -143,3 +143,32 @@ func TestSuperviseTerminalKeys(t *testing.T) {
 		t.Errorf("exit code %d; want 7", got)
 	}
 }
+
+// TestSuperviseTerminalStop types Ctrl-Z under a job-control shell: the
+// child stops, and secretexec must stop too so that the shell sees its job
+// stop; when the shell continues it in the foreground (fg), the child must
+// run again and hold the terminal.
+func TestSuperviseTerminalStop(t *testing.T) {
+	master, slave := openPTY(t)
+	shell := exec.Command(testChild, "jobshell", os.Args[0], "/bin/cat")
+	shell.Env = supervisor().Env
+	out := onTerminal(t, shell, master, slave)
+	// Each line typed comes back twice, echoed by the terminal and then
+	// written by cat: the second proves that cat runs and reads.
+	for _, step := range []struct {
+		keys string
+		want []string
+	}{
+		{"hello\n", []string{"hello", "hello"}},
+		{"\x1a", []string{"jobshell: stopped"}},
+		{"again\n", []string{"again", "again"}},
+		{"\x04", []string{"jobshell: exit 0"}},
+	} {
+		if _, err := io.WriteString(master, step.keys); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range step.want {
+			expectContains(t, out, want)
+		}
+	}
+}

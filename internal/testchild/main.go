@@ -21,6 +21,11 @@
 //	                            it stays a zombie for 10s (exit 1)
 //	testchild spawn             start "testchild exit 0", print its pid and
 //	                            exit without waiting for it
+//	testchild jobshell CMD...   run CMD in the terminal's foreground as a
+//	                            job-control shell does; when it stops,
+//	                            print "jobshell: stopped" and continue it
+//	                            in the foreground (fg); print
+//	                            "jobshell: exit N" at the end
 package main
 
 import (
@@ -106,6 +111,8 @@ func main() {
 		signals(atoi(arg(args, 0)))
 	case "orphan":
 		orphan()
+	case "jobshell":
+		jobshell(args)
 	case "spawn":
 		cmd := exec.Command(os.Args[0], "exit", "0")
 		if err := cmd.Start(); err != nil {
@@ -165,6 +172,52 @@ func orphan() {
 	state, _ := procState(pid)
 	fmt.Printf("orphan %s left in state %s\n", pid, state)
 	os.Exit(1)
+}
+
+// jobshell does what an interactive shell does with a foreground job,
+// so that a test can watch a command stop and continue from a terminal.
+func jobshell(argv []string) {
+	if len(argv) == 0 {
+		fail("jobshell: no command")
+	}
+	attr := &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Foreground: true, Ctty: 0},
+	}
+	pid, err := syscall.ForkExec(argv[0], argv, attr)
+	if err != nil {
+		fail("jobshell: " + err.Error())
+	}
+	// A shell takes the terminal back from the background; it ignores
+	// SIGTTOU to do so (after the start, so the job does not inherit it).
+	signal.Ignore(syscall.SIGTTOU)
+	for {
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil); err != nil {
+			fail("jobshell: " + err.Error())
+		}
+		if ws.Stopped() {
+			setForeground(syscall.Getpgrp())
+			fmt.Println("jobshell: stopped")
+			setForeground(pid)
+			syscall.Kill(-pid, syscall.SIGCONT)
+			continue
+		}
+		code := ws.ExitStatus()
+		if ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+		fmt.Printf("jobshell: exit %d\n", code)
+		return
+	}
+}
+
+func setForeground(pgrp int) {
+	p := int32(pgrp)
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, 0, syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p))); errno != 0 {
+		fail("jobshell: tcsetpgrp: " + errno.Error())
+	}
 }
 
 // procState returns the state letter of /proc/PID/stat (R, S, Z, …).
