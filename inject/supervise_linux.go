@@ -188,12 +188,15 @@ func foregroundPgrp(fd int) int {
 }
 
 // setForeground makes pgrp the foreground process group of the terminal on
-// fd. A background process that does this is sent SIGTTOU unless it ignores
-// it, so SIGTTOU is ignored around the call and then restored; the child
-// never inherits the ignore because no child is started meanwhile.
+// fd. A background process that does this is stopped by SIGTTOU unless it
+// ignores it, so SIGTTOU is ignored, and stays ignored: os/signal cannot
+// give it back its default action (signal.Reset leaves this one ignored).
+// That is harmless here, since it is only called once the child has
+// started and no other child is started after it, so none inherits the
+// ignore; it only means secretexec's own writes to the terminal from the
+// background no longer stop it under "stty tostop".
 func setForeground(fd, pgrp int) {
 	signal.Ignore(syscall.SIGTTOU)
-	defer signal.Reset(syscall.SIGTTOU)
 	p := int32(pgrp)
 	syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TIOCSPGRP, uintptr(unsafe.Pointer(&p)))
 }
