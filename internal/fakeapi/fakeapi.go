@@ -282,11 +282,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case "ok":
 		writeJSON(w, http.StatusOK, map[string]any{"secrets": nonNil(secrets)})
 	case "flat":
-		flat := make(map[string]string, len(secrets))
-		for _, sec := range secrets {
-			flat[sec.Key] = sec.Value
-		}
-		writeJSON(w, http.StatusOK, flat)
+		writeJSON(w, http.StatusOK, flat(secrets))
 	case "eqkey":
 		writeJSON(w, http.StatusOK, map[string]any{"secrets": append(secrets, Secret{Key: "BAD=KEY", Value: "canary-eqkey-value"})})
 	case "nul":
@@ -306,7 +302,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		reset(w)
 	case "malformed":
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"secrets": [{"key": "A", "value": "canary-malformed`)
+		fmt.Fprint(w, `{"secrets": [{"key": "A" "value": "canary-malformed"}]}`)
 	case "shape":
 		writeJSON(w, http.StatusOK, []any{map[string]string{"key": "A", "value": "canary-shape"}})
 	case "huge", "hugechunked":
@@ -322,6 +318,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, code, map[string]string{"name": m.name, "message": m.message})
 	}
+}
+
+// flat is the {"KEY":"value"} shape, in the order of the secrets.
+type flat []Secret
+
+func (f flat) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, s := range f {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(s.Key)
+		v, _ := json.Marshal(s.Value)
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 func nonNil(s []Secret) []Secret {
