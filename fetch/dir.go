@@ -87,13 +87,11 @@ func (d *Dir) readKey(name string) (value string, ok bool, err error) {
 	return string(b), true, nil
 }
 
-// trimNewline strips one trailing "\n" or "\r\n".
+// trimNewline strips one trailing "\n". Only one: a value may itself end
+// in a newline, and a second one is then part of it.
 func trimNewline(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\n' {
 		b = b[:n-1]
-		if n := len(b); n > 0 && b[n-1] == '\r' {
-			b = b[:n-1]
-		}
 	}
 	return b
 }

@@ -105,6 +105,13 @@ func (s *Server) SetSecrets(app string, secrets ...Secret) {
 	s.apps[app] = append([]Secret(nil), secrets...)
 }
 
+// AddSecret appends one secret to an app's, creating the app.
+func (s *Server) AddSecret(app string, secret Secret) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps[app] = append(s.apps[app], secret)
+}
+
 // Requests returns a copy of every request received so far, in order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/secretexec/secretexec/manifest"
+)
+
+// check fetches and validates like a run, prints a report of every key on
+// stdout, and runs nothing. It fails with the codes a run would.
+func (c *cli) check(ctx context.Context, args []string) error {
+	cfg, err := c.configure("check", args)
+	if err != nil || cfg == nil {
+		return err
+	}
+	if len(cfg.Command) > 0 {
+		return usagef("check runs nothing, but was given %q", strings.Join(cfg.Command, " "))
+	}
+	p, err := c.prepare(ctx, cfg)
+	if p == nil || p.report == nil {
+		return err // the fetch failed: there is nothing to report
+	}
+	var werr error
+	if cfg.Format == "json" {
+		werr = writeJSONReport(c.stdout, p, err)
+	} else {
+		werr = writeTableReport(c.stdout, p)
+	}
+	if werr != nil {
+		return errors.Join(err, fmt.Errorf("writing the report: %w", werr))
+	}
+	return err
+}
+
+// status describes an entry for the report.
+func status(e manifest.Entry) string {
+	s := e.Status.String()
+	if e.Optional {
+		s += " (optional)"
+	}
+	return s
+}
+
+func writeTableReport(w io.Writer, p *prepared) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tSTATUS\tSOURCE\tDESCRIPTION")
+	for _, e := range p.report.Entries {
+		src := e.Source
+		if src == "" {
+			src = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Key, status(e), src, e.Description)
+	}
+	return tw.Flush()
+}
+
+// jsonReport is check's --format json output. It holds key names and
+// states, never values.
+type jsonReport struct {
+	OK      bool        `json:"ok"`
+	Sources []string    `json:"sources"`
+	Secrets []jsonEntry `json:"secrets"`
+	Errors  []string    `json:"errors,omitempty"`
+}
+
+type jsonEntry struct {
+	Key         string `json:"key"`
+	Status      string `json:"status"`
+	Source      string `json:"source,omitempty"`
+	Description string `json:"description,omitempty"`
+	Required    bool   `json:"required"`
+	Declared    bool   `json:"declared"`
+}
+
+func writeJSONReport(w io.Writer, p *prepared, err error) error {
+	r := jsonReport{OK: err == nil, Sources: p.sources, Secrets: []jsonEntry{}}
+	for _, e := range p.report.Entries {
+		st := "set"
+		switch e.Status {
+		case manifest.Empty:
+			st = "empty"
+		case manifest.Missing:
+			st = "missing"
+		}
+		r.Secrets = append(r.Secrets, jsonEntry{
+			Key: e.Key, Status: st, Source: e.Source, Description: e.Description,
+			Required: !e.Optional, Declared: e.Declared,
+		})
+	}
+	if err != nil {
+		r.Errors = strings.Split(err.Error(), "\n")
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}

@@ -1,0 +1,87 @@
+package inject
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// ErrNotFound means the command is not on PATH or does not exist (exit 127).
+var ErrNotFound = errors.New("command not found")
+
+// ErrNotExecutable means the command exists but cannot be run (exit 126).
+var ErrNotExecutable = errors.New("permission denied or not an executable")
+
+// CommandError is a command that cannot be started.
+type CommandError struct {
+	Name string
+	Err  error // ErrNotFound, ErrNotExecutable, or another cause
+}
+
+func (e *CommandError) Error() string { return e.Name + ": " + e.Err.Error() }
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// LookPath resolves name the way a shell does, using the PATH in env (the
+// command's environment, which may differ from secretexec's own).
+func LookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return checkExecutable(name, name)
+	}
+	pathList := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			pathList = v
+		}
+	}
+	var firstErr error
+	for _, dir := range filepath.SplitList(pathList) {
+		if dir == "" {
+			dir = "." // POSIX: an empty PATH entry is the working directory
+		}
+		path, err := checkExecutable(name, filepath.Join(dir, name))
+		if err == nil {
+			return path, nil
+		}
+		var ce *CommandError
+		if errors.As(err, &ce) && ce.Err == ErrNotExecutable && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return "", firstErr
+	}
+	return "", &CommandError{Name: name, Err: ErrNotFound}
+}
+
+func checkExecutable(name, path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return "", &CommandError{Name: name, Err: ErrNotFound}
+		}
+		return "", &CommandError{Name: name, Err: ErrNotExecutable}
+	}
+	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		return "", &CommandError{Name: name, Err: ErrNotExecutable}
+	}
+	return path, nil
+}
+
+// Exec replaces the current process with the command: it keeps this
+// process's PID, so in a container it is PID 1 and gets signals directly.
+// It returns only on failure.
+func Exec(path string, argv, env []string) error {
+	err := syscall.Exec(path, argv, env)
+	switch {
+	case errors.Is(err, syscall.ENOENT):
+		// The file vanished, or its interpreter (#!) does not exist.
+		return &CommandError{Name: argv[0], Err: fmt.Errorf("%w (or its interpreter is missing)", ErrNotFound)}
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EISDIR):
+		return &CommandError{Name: argv[0], Err: fmt.Errorf("%w: %v", ErrNotExecutable, err)}
+	}
+	return &CommandError{Name: argv[0], Err: err}
+}

@@ -1,0 +1,352 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/inject"
+	"github.com/secretexec/secretexec/internal/logging"
+	"github.com/secretexec/secretexec/manifest"
+)
+
+// version is stamped in release builds with -ldflags "-X main.version=v1.2.3";
+// otherwise the module version from the build info is used.
+var version = ""
+
+// run dispatches on the subcommand.
+func (c *cli) run(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "version", "--version", "-version":
+			if len(args) > 1 {
+				return usagef("version takes no arguments")
+			}
+			fmt.Fprintln(c.stdout, versionString())
+			return nil
+		case "check":
+			return c.check(ctx, args[1:])
+		case "lint":
+			return c.lint(ctx, args[1:])
+		}
+	}
+	cfg, err := c.configure("", args)
+	if err != nil || cfg == nil {
+		return err
+	}
+	if len(cfg.Command) == 0 {
+		return usagef("no command to run: secretexec [flags] -- COMMAND [ARG...]")
+	}
+	// Resolve the command first, so a typo fails at once rather than after
+	// a fetch; it is resolved again below if a secret changes PATH.
+	path, err := inject.LookPath(cfg.Command[0], c.environ)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	p, err := c.prepare(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if lookupPath(p.env.Env) != lookupPath(c.environ) {
+		if path, err = inject.LookPath(cfg.Command[0], p.env.Env); err != nil {
+			return err
+		}
+	}
+	c.log.Info(fmt.Sprintf("%s from %s in %s; running %s",
+		plural(len(p.secrets), "secret"), strings.Join(p.sources, ", "),
+		roundDuration(time.Since(start)), quoteCommand(cfg.Command)))
+	if cfg.Init {
+		return configf("--init is not yet supported")
+	}
+	c.stopSignals()
+	if err := context.Cause(ctx); err != nil {
+		return err // interrupted between the fetch and the exec
+	}
+	return inject.Exec(path, cfg.Command, p.env.Env)
+}
+
+// configure parses the flags and variables and sets up logging. It returns
+// a nil config and nil error when it printed the help.
+func (c *cli) configure(sub string, args []string) (*config, error) {
+	var warnings []string
+	cfg, err := parseConfig(sub, args, func(w string) { warnings = append(warnings, w) })
+	if errors.Is(err, flag.ErrHelp) {
+		io.WriteString(c.stdout, usageText)
+		return nil, nil
+	}
+	if cfg != nil {
+		level := cfg.LogLevel
+		if cfg.Quiet {
+			level = slog.LevelError
+		}
+		c.log = logging.New(c.stderr, cfg.LogFormat, level)
+	}
+	for _, w := range warnings {
+		c.log.Warn(w)
+	}
+	return cfg, err
+}
+
+// prepared is the outcome of fetching and validating.
+type prepared struct {
+	secrets []fetch.Secret // the ones the command gets
+	sources []string
+	report  *manifest.Report
+	env     *inject.Result
+}
+
+// prepare fetches the secrets, checks them against the manifest and
+// assembles the command's environment. Every validation problem is
+// reported at once, in one error.
+func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
+	m, err := c.loadManifest(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := c.sources(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{}
+	for _, s := range sources {
+		p.sources = append(p.sources, s.Name())
+	}
+	fetchCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	secrets, err := fetch.All(fetchCtx, sources)
+	if cause := context.Cause(ctx); cause != nil {
+		return nil, cause // an interrupt wins over the error it caused
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	values := make([]manifest.Value, len(secrets))
+	for i, s := range secrets {
+		values[i] = manifest.Value{Key: s.Key, Empty: s.Value == "", Description: s.Description, Source: s.Source}
+		c.log.Debug("fetched", "key", s.Key, "source", s.Source, "empty", s.Value == "")
+	}
+	p.report = manifest.Check(m, values)
+	unsetErr := p.report.Err()
+
+	pass := make([]inject.Secret, 0, len(secrets))
+	for _, s := range secrets {
+		if s.Value != "" {
+			pass = append(pass, inject.Secret{Key: s.Key, Value: s.Value})
+			p.secrets = append(p.secrets, s)
+		}
+	}
+	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: cfg.NoOverride, Strip: stripped})
+	if err := errors.Join(unsetErr, err); err != nil {
+		return p, withHints(err, c.unsetHints(cfg, p.sources, unsetErr)...)
+	}
+	for _, name := range p.env.Overridden {
+		if cfg.NoOverride {
+			c.log.Debug("the inherited variable wins over the secret of the same name (--no-override)", "key", name)
+		} else {
+			c.log.Warn(fmt.Sprintf("secret %s replaces the inherited variable of the same name", name),
+				logging.Hints("--no-override keeps inherited values"))
+		}
+	}
+	for _, name := range p.env.NonPortable {
+		c.log.Warn(fmt.Sprintf("secret %q is not a portable variable name; shells cannot read it", name))
+	}
+	return p, nil
+}
+
+// stripped reports whether an inherited variable must not reach the command:
+// secretexec's own settings, and the credential that reads every secret.
+func stripped(name string) bool {
+	return strings.HasPrefix(name, "SECRETEXEC_") || name == "FUSEBASE_API_KEY"
+}
+
+// unsetHints says how to fix required keys that are unset.
+func (c *cli) unsetHints(cfg *config, sources []string, err error) []string {
+	var unset *manifest.UnsetError
+	if !errors.As(err, &unset) {
+		return nil
+	}
+	var hints []string
+	if missing := unset.Missing(); len(missing) > 0 {
+		hints = append(hints, fmt.Sprintf("add %s to %s", keyList(missing), strings.Join(sources, " or ")))
+	}
+	if empty := unset.Empty(); len(empty) > 0 {
+		hints = append(hints, fmt.Sprintf("give %s a value in %s, or mark %s optional in the manifest (KEY?)",
+			keyList(empty), sourcesOf(empty), pronoun(len(empty))))
+	}
+	return hints
+}
+
+func keyList(entries []manifest.Entry) string {
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Key
+	}
+	return strings.Join(names, ", ")
+}
+
+func sourcesOf(entries []manifest.Entry) string {
+	var names []string
+	seen := make(map[string]bool)
+	for _, e := range entries {
+		if !seen[e.Source] {
+			seen[e.Source] = true
+			names = append(names, e.Source)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func pronoun(n int) string {
+	if n == 1 {
+		return "it"
+	}
+	return "them"
+}
+
+// loadManifest reads the manifest, if any, and adds the --require keys.
+// It returns nil when neither names a key.
+func (c *cli) loadManifest(cfg *config) (*manifest.Manifest, error) {
+	keys, err := cfg.requiredKeys()
+	if err != nil {
+		return nil, err
+	}
+	path := cfg.Manifest
+	if path == "" {
+		path = "secrets.manifest"
+	}
+	var m *manifest.Manifest
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		defer f.Close()
+		m, err = manifest.Parse(f, path)
+		var syntax *manifest.SyntaxError
+		if err != nil && !errors.As(err, &syntax) {
+			return nil, &configError{err: fmt.Errorf("manifest %w", err)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.log.Debug("manifest", "path", path, "keys", len(m.Keys))
+	case cfg.ManifestGiven || !errors.Is(err, fs.ErrNotExist):
+		return nil, configf("manifest %s: %v", path, pathErr(err))
+	}
+	if len(keys) > 0 {
+		if m == nil {
+			m = &manifest.Manifest{}
+		}
+		m.Add(keys...)
+	}
+	return m, nil
+}
+
+// pathErr drops the path an *fs.PathError repeats.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(pe.Err, fs.ErrNotExist) {
+			return errors.New("does not exist")
+		}
+		return pe.Err
+	}
+	return err
+}
+
+// sources builds the sources named by --from, in merge order.
+func (c *cli) sources(cfg *config) ([]fetch.Source, error) {
+	var out []fetch.Source
+	for _, spec := range cfg.From {
+		switch {
+		case strings.HasPrefix(spec, "file:"):
+			out = append(out, &fetch.File{Path: strings.TrimPrefix(spec, "file:")})
+		case strings.HasPrefix(spec, "dir:"):
+			out = append(out, &fetch.Dir{Path: strings.TrimPrefix(spec, "dir:")})
+		case spec == "fusebase":
+			return nil, withHints(configf("the fusebase source is not yet supported"),
+				"use --from file:PATH or --from dir:PATH")
+		default:
+			return nil, withHints(configf("endpoint sources are not yet supported"),
+				"use --from file:PATH or --from dir:PATH")
+		}
+	}
+	return out, nil
+}
+
+// lookupPath returns the PATH in env.
+func lookupPath(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// quoteCommand renders argv for a log line, quoting words a shell would split.
+func quoteCommand(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\n\"'\\$`") {
+			a = strconv.Quote(a)
+		}
+		words[i] = a
+	}
+	return strings.Join(words, " ")
+}
+
+// versionString is the version line: the stamped or module version, the Go
+// version and the platform.
+func versionString() string {
+	v := version
+	if v == "" {
+		v = "(devel)"
+		if info, ok := debug.ReadBuildInfo(); ok {
+			if info.Main.Version != "" {
+				v = info.Main.Version
+			}
+			if v == "(devel)" {
+				for _, s := range info.Settings {
+					if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+						v += " " + s.Value[:12]
+					}
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("secretexec %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// lint is the checklist command.
+func (c *cli) lint(ctx context.Context, args []string) error {
+	return configf("secretexec lint is not yet supported")
+}
