@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/inject"
 	"github.com/secretexec/secretexec/internal/logging"
 	"github.com/secretexec/secretexec/manifest"
@@ -274,15 +275,50 @@ func (c *cli) sources(cfg *config) ([]fetch.Source, error) {
 			out = append(out, &fetch.File{Path: strings.TrimPrefix(spec, "file:")})
 		case strings.HasPrefix(spec, "dir:"):
 			out = append(out, &fetch.Dir{Path: strings.TrimPrefix(spec, "dir:")})
-		case spec == "fusebase":
-			return nil, withHints(configf("the fusebase source is not yet supported"),
-				"use --from file:PATH or --from dir:PATH")
 		default:
-			return nil, withHints(configf("endpoint sources are not yet supported"),
-				"use --from file:PATH or --from dir:PATH")
+			// fusebase, or an endpoint URL, which behaves like --url.
+			o := c.fusebaseOptions(cfg)
+			if spec != "fusebase" {
+				o.URL = spec
+			}
+			src, err := fetch.NewFusebase(o, c.client(cfg))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, src)
 		}
 	}
 	return out, nil
+}
+
+// fusebaseOptions gathers what the Fusebase source needs to know of the
+// process: the working and home directories and the settings.
+func (c *cli) fusebaseOptions(cfg *config) fusebase.Options {
+	dir, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	return fusebase.Options{
+		Dir:    dir,
+		Home:   home,
+		URL:    cfg.URL,
+		App:    cfg.App,
+		APIURL: cfg.APIURL,
+		Env:    cfg.FusebaseEnv,
+		APIKey: cfg.APIKey,
+	}
+}
+
+// testOnlyRetryWait, when the test build sets it (-ldflags -X), replaces
+// the backoff's first wait and cap, so that the scripts do not sleep for
+// real seconds. Retry-After is honoured as the server sends it.
+var testOnlyRetryWait = ""
+
+// client returns the HTTP settings every endpoint of a run shares.
+func (c *cli) client(cfg *config) fetch.Client {
+	cl := fetch.Client{Retries: cfg.Retries, Log: c.log}
+	if d, err := time.ParseDuration(testOnlyRetryWait); err == nil {
+		cl.RetryWait, cl.RetryWaitMax = d, 4*d
+	}
+	return cl
 }
 
 // lookupPath returns the PATH in env.

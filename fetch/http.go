@@ -458,8 +458,8 @@ func (f *attempt) backoff(min, max time.Duration, n int, resp *http.Response) ti
 			}
 		}
 	}
-	f.log.Warn("retrying", "source", f.h.Name(), "after", f.last,
-		"retry", n+1, "of", f.h.Client.Retries, "wait", wait.Round(time.Millisecond))
+	f.log.Warn(fmt.Sprintf("%s: %s; retry %d of %d in %s",
+		f.h.Name(), f.last, n+1, f.h.Client.Retries, wait.Round(time.Millisecond)))
 	return wait
 }
 

@@ -41,11 +41,11 @@ func LoadConfig(home string) (*Config, error) {
 		return c, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("fusebase: %s: %w", c.File, unwrapPath(err))
+		return nil, fmt.Errorf("%s: %w", c.File, unwrapPath(err))
 	}
 	var raw configJSON
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("fusebase: %s: %s", c.File, jsonProblem(err))
+		return nil, fmt.Errorf("%s: %s", c.File, jsonProblem(err))
 	}
 	c.APIKey, c.Env = raw.APIKey, raw.Env
 	return c, nil

@@ -31,14 +31,14 @@ func BaseURL(env string) (string, error) {
 // segment.
 func (p *Project) Endpoint(base string, app App) (string, error) {
 	if p.OrgID == "" {
-		return "", fmt.Errorf("fusebase: %s: no orgId", p.File)
+		return "", fmt.Errorf("%s: no orgId", p.File)
 	}
 	if p.AppID == "" {
-		return "", fmt.Errorf("fusebase: %s: no appId", p.File)
+		return "", fmt.Errorf("%s: no appId", p.File)
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("fusebase: API base URL %q is not an http or https URL", redact(base))
+		return "", fmt.Errorf("API base URL %q is not an http or https URL", redact(base))
 	}
 	return strings.TrimRight(base, "/") + "/v1/orgs/" + url.PathEscape(p.OrgID) +
 		"/apps/" + url.PathEscape(p.AppID) +
@@ -133,7 +133,7 @@ func Resolve(o Options) (*Target, error) {
 				env = DefaultEnv
 			}
 			if base, err = BaseURL(env); err != nil {
-				return nil, fmt.Errorf("fusebase: %s: %w", from, err)
+				return nil, fmt.Errorf("%s: %w", from, err)
 			}
 		}
 		if t.URL, err = p.Endpoint(base, t.App); err != nil {
@@ -159,7 +159,7 @@ func Key(apiKey string, load func() (*Config, error)) (string, error) {
 		return "", err
 	}
 	if c.APIKey == "" {
-		return "", fmt.Errorf("fusebase: %w", ErrNoKey)
+		return "", ErrNoKey
 	}
 	return c.APIKey, nil
 }

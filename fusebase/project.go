@@ -1,7 +1,8 @@
 // Package fusebase reads the files the Fusebase CLI leaves on a machine:
 // the project's fusebase.json, found upward from a directory, and the
 // user's ~/.fusebase/config.json. It builds the secrets endpoint of one app
-// from them and never touches the network.
+// from them and never touches the network. Its errors name the file or the
+// variable they are about; callers add that the Fusebase source failed.
 package fusebase
 
 import (
@@ -68,11 +69,11 @@ func FindProject(dir string) (*Project, error) {
 			return LoadProject(file)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("fusebase: %s: %w", file, unwrapPath(err))
+			return nil, fmt.Errorf("%s: %w", file, unwrapPath(err))
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return nil, fmt.Errorf("fusebase: %w in %s or any parent", ErrNoProject, dir)
+			return nil, fmt.Errorf("%w in %s or any parent", ErrNoProject, dir)
 		}
 		d = parent
 	}
@@ -98,11 +99,11 @@ type entryJSON struct {
 func LoadProject(file string) (*Project, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("fusebase: %s: %w", file, unwrapPath(err))
+		return nil, fmt.Errorf("%s: %w", file, unwrapPath(err))
 	}
 	var raw projectJSON
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("fusebase: %s: %s", file, jsonProblem(err))
+		return nil, fmt.Errorf("%s: %s", file, jsonProblem(err))
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -116,7 +117,7 @@ func LoadProject(file string) (*Project, error) {
 	if entries != nil {
 		for i, e := range *entries {
 			if e.ID == "" {
-				return nil, fmt.Errorf("fusebase: %s: %s[%d] has no id", file, p.listName(), i)
+				return nil, fmt.Errorf("%s: %s[%d] has no id", file, p.listName(), i)
 			}
 			path := ""
 			if e.Path != "" {
@@ -175,7 +176,7 @@ type AppError struct {
 
 func (e *AppError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "fusebase: %s: ", e.File)
+	fmt.Fprintf(&b, "%s: ", e.File)
 	switch {
 	case len(e.Apps) == 0:
 		b.WriteString("lists no apps")

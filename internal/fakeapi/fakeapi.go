@@ -45,6 +45,7 @@ type Server struct {
 	faults   []fault             // applied in order, one request each
 	sticky   *fault              // applied when faults is empty
 	requests []Request
+	conns    int       // connections accepted
 	window   time.Time // rate limiting: the current one-second window
 	inWindow int
 
@@ -63,10 +64,18 @@ func start(tls bool) *Server {
 	s := &Server{apps: make(map[string][]Secret), closing: make(chan struct{})}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", s.serve)
+	s.Server = httptest.NewUnstartedServer(mux)
+	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+		}
+	}
 	if tls {
-		s.Server = httptest.NewTLSServer(mux)
+		s.StartTLS()
 	} else {
-		s.Server = httptest.NewServer(mux)
+		s.Start()
 	}
 	return s
 }
@@ -119,6 +128,14 @@ func (s *Server) Requests() []Request {
 	out := make([]Request, len(s.requests))
 	copy(out, s.requests)
 	return out
+}
+
+// Conns returns how many connections the server has accepted, TLS
+// handshakes that failed included.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns
 }
 
 // Reset forgets the recorded requests and faults, keeping key and secrets.
