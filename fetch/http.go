@@ -86,6 +86,9 @@ func NewFusebase(o fusebase.Options, c Client) (*HTTP, error) {
 	}
 	h := &HTTP{URL: t.URL, APIKey: t.APIKey, Client: c, app: t.App.ID, project: t.Project}
 	if err := checkURL(t.URL); err != nil {
+		if h.app != "" {
+			err = fmt.Errorf("%s: %w", h.endpoint(), err)
+		}
 		e := &Error{Kind: Config, Source: h.Name(), Err: err}
 		if o.URL == "" && o.APIURL != "" {
 			e.Hints = []string{"the API base comes from --api-url or FUSEBASE_API_URL"}
@@ -291,7 +294,7 @@ func (f *attempt) read(resp *http.Response) error {
 		return f.statusError(resp)
 	}
 	if resp.ContentLength > MaxSize {
-		return &Error{Kind: Protocol, Source: h.Name(), Err: fmt.Errorf("%sbody %w", h.where(), &TooBigError{Limit: MaxSize})}
+		return &Error{Kind: Protocol, Source: h.Name(), Err: &TooBigError{Limit: MaxSize}}
 	}
 	secrets, err := Decode(limitReader(resp.Body, MaxSize), h.Name())
 	if err != nil {
@@ -380,6 +383,9 @@ func serverMessage(body io.Reader) string {
 // final. Retry-After past the deadline ends the retries at once.
 func (f *attempt) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
+		if err != nil && resp == nil {
+			f.last = "no answer"
+		}
 		return false, ctx.Err()
 	}
 	if err != nil {
@@ -487,7 +493,7 @@ func (f *attempt) failure(resp *http.Response, err error) error {
 			// Interrupted, by a signal most likely: the caller knows why.
 			return &Error{Kind: Unavailable, Source: h.Name(), Err: context.Cause(f.ctx)}
 		}
-		why := fmt.Sprintf("%sno answer in %s (%s", h.where(), time.Since(f.start).Round(100*time.Millisecond), tries)
+		why := fmt.Sprintf("%stimed out after %s (%s", h.where(), time.Since(f.start).Round(100*time.Millisecond), tries)
 		if f.last != "" {
 			why += "; last: " + f.last
 		}
@@ -501,6 +507,10 @@ func (f *attempt) failure(resp *http.Response, err error) error {
 	case errors.Is(err, errPlainHTTP):
 		return &Error{Kind: Config, Source: h.Name(), Err: fmt.Errorf("%sredirected: %w", h.where(), errPlainHTTP)}
 	case isCertError(err):
+		var verify *tls.CertificateVerificationError
+		if errors.As(err, &verify) {
+			err = verify.Err
+		}
 		return &Error{Kind: Unavailable, Source: h.Name(), Err: fmt.Errorf("%sTLS: %s", h.where(), netProblem(err)),
 			Hints: []string{"the server's certificate is not trusted; SSL_CERT_FILE can name a CA bundle that signs it"}}
 	case resp != nil:

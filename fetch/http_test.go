@@ -171,7 +171,7 @@ func TestHTTPDeadline(t *testing.T) {
 		requests int // at most
 		msg      string
 	}{
-		{"hang", 300 * time.Millisecond, 1, "no answer in"},
+		{"hang", 300 * time.Millisecond, 1, "(1 attempt; last: no answer)"},
 		{"503", 300 * time.Millisecond, 1000, "last: 503 Service Unavailable"},
 		{"429:60", 5 * time.Second, 1, "Retry-After 1m0s, past the --timeout"},
 	}
