@@ -151,7 +151,7 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	}
 	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: cfg.NoOverride, Strip: stripped})
 	if err := errors.Join(unsetErr, err); err != nil {
-		return p, withHints(err, c.unsetHints(cfg, p.sources, unsetErr)...)
+		return p, withHints(err, c.unsetHints(cfg, sources, unsetErr)...)
 	}
 	for _, name := range p.env.Overridden {
 		if cfg.NoOverride {
@@ -173,21 +173,85 @@ func stripped(name string) bool {
 	return strings.HasPrefix(name, "SECRETEXEC_") || name == "FUSEBASE_API_KEY"
 }
 
-// unsetHints says how to fix required keys that are unset.
-func (c *cli) unsetHints(cfg *config, sources []string, err error) []string {
+// unsetHints says how to fix required keys that are unset. Keys a
+// Fusebase app lacks get the one `fusebase secret create` line that
+// registers them all; keys it holds empty are named with the app whose
+// values to fill in.
+func (c *cli) unsetHints(cfg *config, sources []fetch.Source, err error) []string {
 	var unset *manifest.UnsetError
 	if !errors.As(err, &unset) {
 		return nil
 	}
+	var names []string
+	apps := make(map[string]*fetch.HTTP) // by source name
+	var app *fetch.HTTP                  // the last, which wins the merge
+	for _, s := range sources {
+		names = append(names, s.Name())
+		if h, ok := s.(*fetch.HTTP); ok && h.AppID() != "" {
+			apps[s.Name()], app = h, h
+		}
+	}
 	var hints []string
 	if missing := unset.Missing(); len(missing) > 0 {
-		hints = append(hints, fmt.Sprintf("add %s to %s", keyList(missing), strings.Join(sources, " or ")))
+		if app != nil {
+			keys := make([]fusebase.KeyDescription, len(missing))
+			for i, e := range missing {
+				keys[i] = fusebase.KeyDescription{Key: e.Key, Description: e.Description}
+			}
+			hints = append(hints,
+				fmt.Sprintf("register %s in app %s, then fill in the values on the Fusebase website:", keyList(missing), app.AppID()),
+				"  "+fusebase.CreateCommand(app.AppID(), keys))
+		} else {
+			hints = append(hints, fmt.Sprintf("add %s to %s", keyList(missing), strings.Join(names, " or ")))
+		}
 	}
 	if empty := unset.Empty(); len(empty) > 0 {
-		hints = append(hints, fmt.Sprintf("give %s a value in %s, or mark %s optional in the manifest (KEY?)",
-			keyList(empty), sourcesOf(empty), pronoun(len(empty))))
+		var inApps, elsewhere []manifest.Entry
+		for _, e := range empty {
+			if apps[e.Source] != nil {
+				inApps = append(inApps, e)
+			} else {
+				elsewhere = append(elsewhere, e)
+			}
+		}
+		for _, name := range sourceNames(inApps) {
+			h := apps[name]
+			var keys []manifest.Entry
+			for _, e := range inApps {
+				if e.Source == name {
+					keys = append(keys, e)
+				}
+			}
+			where := "app " + h.AppID()
+			if p := h.Project(); p != nil && p.OrgID != "" {
+				where += " of org " + p.OrgID
+			}
+			verb := "is"
+			if len(keys) > 1 {
+				verb = "are"
+			}
+			hints = append(hints, fmt.Sprintf("%s %s registered in Fusebase without a value: fill %s in on the Fusebase website (%s, Secrets), or mark %s optional in the manifest (KEY?)",
+				keyList(keys), verb, pronoun(len(keys)), where, pronoun(len(keys))))
+		}
+		if len(elsewhere) > 0 {
+			hints = append(hints, fmt.Sprintf("give %s a value in %s, or mark %s optional in the manifest (KEY?)",
+				keyList(elsewhere), sourcesOf(elsewhere), pronoun(len(elsewhere))))
+		}
 	}
 	return hints
+}
+
+// sourceNames returns the distinct sources of entries, in order.
+func sourceNames(entries []manifest.Entry) []string {
+	var names []string
+	seen := make(map[string]bool)
+	for _, e := range entries {
+		if !seen[e.Source] {
+			seen[e.Source] = true
+			names = append(names, e.Source)
+		}
+	}
+	return names
 }
 
 func keyList(entries []manifest.Entry) string {
@@ -199,15 +263,7 @@ func keyList(entries []manifest.Entry) string {
 }
 
 func sourcesOf(entries []manifest.Entry) string {
-	var names []string
-	seen := make(map[string]bool)
-	for _, e := range entries {
-		if !seen[e.Source] {
-			seen[e.Source] = true
-			names = append(names, e.Source)
-		}
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(sourceNames(entries), ", ")
 }
 
 func pronoun(n int) string {

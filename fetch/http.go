@@ -172,6 +172,30 @@ func (h *HTTP) Name() string {
 	return h.endpoint()
 }
 
+// AppID returns the Fusebase app the source reads: the app picked from
+// fusebase.json, or the feature id in a URL of the Fusebase API's form
+// (…/features/ID/secrets). It is "" for any other URL.
+func (h *HTTP) AppID() string {
+	if h.app != "" {
+		return h.app
+	}
+	u, err := url.Parse(h.URL)
+	if err != nil {
+		return ""
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	if n := len(parts); n >= 3 && parts[n-1] == "secrets" && parts[n-3] == "features" {
+		if id, err := url.PathUnescape(parts[n-2]); err == nil {
+			return id
+		}
+	}
+	return ""
+}
+
+// Project returns the fusebase.json the source's app was picked from, or
+// nil when the URL was given.
+func (h *HTTP) Project() *fusebase.Project { return h.project }
+
 // where prefixes messages about requests: the Name of an app does not
 // show the URL, so the message does.
 func (h *HTTP) where() string {
