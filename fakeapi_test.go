@@ -20,7 +20,7 @@ import (
 type fakeapiKey struct{}
 
 // setupFakeAPI starts a fake Fusebase API for one script and sets $FAKEAPI
-// to its base URL. Secrets are served at
+// to its base URL, $FAKEAPI_HOST to its host and port. Secrets are served at
 // $FAKEAPI/v1/orgs/ORG/apps/PARENT/features/APP/secrets.
 func setupFakeAPI(env *testscript.Env) error {
 	s := fakeapi.New()
@@ -28,6 +28,7 @@ func setupFakeAPI(env *testscript.Env) error {
 	env.Values[fakeapiKey{}] = box
 	env.Defer(func() { box.s.Close() })
 	env.Setenv("FAKEAPI", s.URL)
+	env.Setenv("FAKEAPI_HOST", s.Listener.Addr().String())
 	box.vars = append([]string(nil), env.Vars...)
 	return nil
 }
@@ -142,6 +143,7 @@ func cmdFakeAPI(ts *testscript.TestScript, neg bool, args []string) {
 		box.s = fakeapi.NewTLS()
 		ts.Defer(box.s.Close)
 		ts.Setenv("FAKEAPI", box.s.URL)
+		ts.Setenv("FAKEAPI_HOST", box.s.Listener.Addr().String())
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]), box.s.CertPEM(), 0o644))
 	default:
 		ts.Fatalf("fakeapi %s: wrong arguments", strings.Join(append([]string{cmd}, args...), " "))

@@ -101,15 +101,20 @@ func LoadProject(file string) (*Project, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, unwrapPath(err))
 	}
-	var raw projectJSON
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("%s: %s", file, jsonProblem(err))
-	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return nil, fmt.Errorf("fusebase: %w", err)
 	}
-	p := &Project{File: abs, OrgID: raw.OrgID, AppID: raw.AppID, Env: raw.Env}
+	return parseProject(b, abs)
+}
+
+// parseProject parses the content of the fusebase.json at file.
+func parseProject(b []byte, file string) (*Project, error) {
+	var raw projectJSON
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %s", file, jsonProblem(err))
+	}
+	p := &Project{File: file, OrgID: raw.OrgID, AppID: raw.AppID, Env: raw.Env}
 	entries := raw.Apps
 	if entries == nil && raw.Features != nil {
 		entries, p.Legacy = raw.Features, true
