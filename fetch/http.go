@@ -223,22 +223,21 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 	if f.log == nil {
 		f.log = slog.New(discard{})
 	}
-	min, max := h.Client.RetryWait, h.Client.RetryWaitMax
-	if min <= 0 {
-		min = DefaultRetryWait
+	wait, waitMax := h.Client.RetryWait, h.Client.RetryWaitMax
+	if wait <= 0 {
+		wait = DefaultRetryWait
 	}
-	if max <= 0 {
-		max = DefaultRetryWaitMax
+	if waitMax <= 0 {
+		waitMax = DefaultRetryWaitMax
 	}
-	if max < min {
-		max = min
-	}
+	waitMax = max(waitMax, wait)
+	retries := max(h.Client.Retries, 0)
 	c := &retryablehttp.Client{
 		HTTPClient:     h.httpClient(),
 		Logger:         retryLog{f.log},
-		RetryWaitMin:   min,
-		RetryWaitMax:   max,
-		RetryMax:       max0(h.Client.Retries),
+		RetryWaitMin:   wait,
+		RetryWaitMax:   waitMax,
+		RetryMax:       retries,
 		CheckRetry:     f.checkRetry,
 		Backoff:        f.backoff,
 		ErrorHandler:   f.giveUp,
@@ -264,13 +263,6 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 		return f.secrets, nil
 	}
 	return nil, f.failure(resp, err)
-}
-
-func max0(n int) int {
-	if n < 0 {
-		return 0
-	}
-	return n
 }
 
 // httpClient verifies TLS against the system roots (which honour
@@ -474,10 +466,10 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 // at RetryWaitMax, after failed request n (from 0). When the server sent
 // Retry-After, the wait is that long plus the jitter, which spreads a herd
 // of clients told the same time; it stays within the deadline.
-func (f *attempt) backoff(min, max time.Duration, n int, resp *http.Response) time.Duration {
-	ceiling := max
-	if n < 32 && min<<n > 0 && min<<n < max {
-		ceiling = min << n
+func (f *attempt) backoff(first, most time.Duration, n int, resp *http.Response) time.Duration {
+	ceiling := most
+	if n < 32 && first<<n > 0 && first<<n < most {
+		ceiling = first << n
 	}
 	wait := rand.N(ceiling + 1)
 	if d, ok := retryAfter(resp); ok {
