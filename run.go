@@ -36,6 +36,9 @@ func (c *cli) run(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintln(c.stdout, versionString())
 			return nil
+		case "help":
+			io.WriteString(c.stdout, usageText)
+			return nil
 		case "check":
 			return c.check(ctx, args[1:])
 		case "lint":
@@ -124,14 +127,21 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	for _, s := range sources {
 		p.sources = append(p.sources, s.Name())
 	}
-	fetchCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	secrets, err := fetch.All(fetchCtx, sources)
-	if cause := context.Cause(ctx); cause != nil {
-		return nil, cause // an interrupt wins over the error it caused
+	defer func(start time.Time) {
+		c.log.Debug("fetch done", "sources", len(sources), "duration", time.Since(start))
+	}(time.Now())
+	counted := make([]fetch.Source, len(sources))
+	for i, src := range sources {
+		counted[i] = &countingSource{Source: src}
 	}
+	secrets, err := fetchAll(ctx, cfg.Timeout, counted)
 	if err != nil {
 		return nil, err
+	}
+	for _, src := range counted {
+		if src.(*countingSource).n == 0 {
+			c.log.Warn(fmt.Sprintf("%s holds no secrets", src.Name()))
+		}
 	}
 
 	values := make([]manifest.Value, len(secrets))
@@ -165,6 +175,58 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 		c.log.Warn(fmt.Sprintf("secret %q is not a portable variable name; shells cannot read it", name))
 	}
 	return p, nil
+}
+
+// countingSource counts what a source returned, to warn of an empty one:
+// an empty mount or file is more often a mistake than an intent.
+type countingSource struct {
+	fetch.Source
+	n int
+}
+
+func (s *countingSource) Fetch(ctx context.Context) ([]fetch.Secret, error) {
+	secrets, err := s.Source.Fetch(ctx)
+	s.n = len(secrets)
+	return secrets, err
+}
+
+// fetchGrace is how long fetchAll waits, once the deadline has passed or an
+// interrupt arrived, for the sources to return their own, more precise error.
+const fetchGrace = 200 * time.Millisecond
+
+// fetchAll fetches every source within timeout. It returns when the time is
+// up or an interrupt arrives even if a source is stuck in a call that no
+// context can cancel, such as opening a FIFO that nobody writes.
+func fetchAll(ctx context.Context, timeout time.Duration, sources []fetch.Source) ([]fetch.Secret, error) {
+	fetchCtx, cancel := context.WithTimeoutCause(ctx, timeout,
+		fmt.Errorf("fetching took longer than the %s timeout", timeout))
+	defer cancel()
+	type result struct {
+		secrets []fetch.Secret
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		secrets, err := fetch.All(fetchCtx, sources)
+		done <- result{secrets, err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-fetchCtx.Done():
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, cause // interrupted: do not wait for the sources
+		}
+		select {
+		case r = <-done:
+		case <-time.After(fetchGrace):
+			r.err = &fetch.Error{Kind: fetch.Unavailable, Source: "fetch", Err: context.Cause(fetchCtx)}
+		}
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return nil, cause // an interrupt wins over the error it caused
+	}
+	return r.secrets, r.err
 }
 
 // stripped reports whether an inherited variable must not reach the command:
@@ -436,9 +498,4 @@ func versionString() string {
 		}
 	}
 	return fmt.Sprintf("secretexec %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-}
-
-// lint is the checklist command.
-func (c *cli) lint(ctx context.Context, args []string) error {
-	return configf("secretexec lint is not yet supported")
 }

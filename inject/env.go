@@ -3,10 +3,10 @@ package inject
 
 import (
 	"fmt"
-
-	"github.com/secretexec/secretexec/manifest"
 	"sort"
 	"strings"
+
+	"github.com/secretexec/secretexec/manifest"
 )
 
 // A Secret is a key and value to add to the environment.
