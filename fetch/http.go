@@ -399,7 +399,9 @@ func serverMessage(body io.Reader) string {
 // final. Retry-After past the deadline ends the retries at once.
 func (f *attempt) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if ctx.Err() != nil {
-		if err != nil && resp == nil {
+		if err != nil && resp == nil && f.last == "" {
+			// The deadline cut the only request short; an earlier
+			// failure, when there was one, says more.
 			f.last = "no answer"
 		}
 		return false, ctx.Err()

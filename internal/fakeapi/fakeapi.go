@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -65,6 +67,8 @@ func start(tls bool) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", s.serve)
 	s.Server = httptest.NewUnstartedServer(mux)
+	// Failed TLS handshakes and resets are what some tests are about.
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
 	s.Config.ConnState = func(_ net.Conn, state http.ConnState) {
 		if state == http.StateNew {
 			s.mu.Lock()
