@@ -82,7 +82,7 @@ func NewHTTP(rawURL, apiKey string, c Client) (*HTTP, error) {
 func NewFusebase(o fusebase.Options, c Client) (*HTTP, error) {
 	t, err := fusebase.Resolve(o)
 	if err != nil {
-		return nil, resolveError(o, err)
+		return nil, resolveError(err)
 	}
 	h := &HTTP{URL: t.URL, APIKey: t.APIKey, Client: c, app: t.App.ID, project: t.Project}
 	if err := checkURL(t.URL); err != nil {
@@ -98,7 +98,8 @@ func NewFusebase(o fusebase.Options, c Client) (*HTTP, error) {
 	return h, nil
 }
 
-func resolveError(o fusebase.Options, err error) error {
+// resolveError adds hints to a problem with the Fusebase settings.
+func resolveError(err error) error {
 	e := &Error{Kind: Config, Source: "fusebase", Err: err}
 	var appErr *fusebase.AppError
 	switch {
