@@ -2,7 +2,10 @@ module github.com/secretexec/secretexec
 
 go 1.23.0
 
-require github.com/kelseyhightower/envconfig v1.4.0
+require (
+	github.com/hashicorp/go-retryablehttp v0.7.8
+	github.com/kelseyhightower/envconfig v1.4.0
+)
 
 // Test dependencies.
 require (
@@ -13,6 +16,7 @@ require (
 require (
 	github.com/containerd/typeurl/v2 v2.2.3 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/planetscale/vtprotobuf v0.6.1-0.20240319094008-0393e58bdf10 // indirect
 	golang.org/x/sys v0.33.0 // indirect

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/lint"
 )
 
@@ -89,38 +90,17 @@ func writeJSONFindings(w io.Writer, found []lint.Finding) error {
 // project root. Without the file, or with an entry without a path, DIR itself
 // is the app.
 func lintApps(dir string) ([]lint.App, error) {
-	file := filepath.Join(dir, "fusebase.json")
-	b, err := os.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) {
+	file := filepath.Join(dir, fusebase.ProjectFile)
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	p, err := fusebase.LoadProject(file)
 	if err != nil {
-		return nil, configf("%s: %v", file, pathErr(err))
-	}
-	type entry struct {
-		ID   string `json:"id"`
-		Path string `json:"path"`
-	}
-	var project struct {
-		Apps     *[]entry `json:"apps"`
-		Features *[]entry `json:"features"`
-	}
-	if err := json.Unmarshal(b, &project); err != nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) {
-			return nil, configf("%s: malformed JSON at byte %d", file, syntax.Offset)
-		}
-		return nil, configf("%s: apps and features must be lists of {id, path}", file)
-	}
-	entries := project.Apps
-	if entries == nil {
-		entries = project.Features
+		return nil, &configError{err: err}
 	}
 	var apps []lint.App
-	if entries != nil {
-		for _, e := range *entries {
-			apps = append(apps, lint.App{ID: e.ID, Path: e.Path})
-		}
+	for _, a := range p.Apps {
+		apps = append(apps, lint.App{ID: a.ID, Path: filepath.ToSlash(a.Path)})
 	}
 	return apps, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/inject"
 	"github.com/secretexec/secretexec/internal/logging"
 	"github.com/secretexec/secretexec/manifest"
@@ -178,7 +179,7 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	}
 	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: cfg.NoOverride, Strip: stripped})
 	if err := errors.Join(unsetErr, err); err != nil {
-		return p, withHints(err, c.unsetHints(cfg, p.sources, unsetErr)...)
+		return p, withHints(err, c.unsetHints(cfg, sources, unsetErr)...)
 	}
 	for _, name := range p.env.Overridden {
 		if cfg.NoOverride {
@@ -252,21 +253,85 @@ func stripped(name string) bool {
 	return strings.HasPrefix(name, "SECRETEXEC_") || name == "FUSEBASE_API_KEY"
 }
 
-// unsetHints says how to fix required keys that are unset.
-func (c *cli) unsetHints(cfg *config, sources []string, err error) []string {
+// unsetHints says how to fix required keys that are unset. Keys a
+// Fusebase app lacks get the one `fusebase secret create` line that
+// registers them all; keys it holds empty are named with the app whose
+// values to fill in.
+func (c *cli) unsetHints(cfg *config, sources []fetch.Source, err error) []string {
 	var unset *manifest.UnsetError
 	if !errors.As(err, &unset) {
 		return nil
 	}
+	var names []string
+	apps := make(map[string]*fetch.HTTP) // by source name
+	var app *fetch.HTTP                  // the last, which wins the merge
+	for _, s := range sources {
+		names = append(names, s.Name())
+		if h, ok := s.(*fetch.HTTP); ok && h.AppID() != "" {
+			apps[s.Name()], app = h, h
+		}
+	}
 	var hints []string
 	if missing := unset.Missing(); len(missing) > 0 {
-		hints = append(hints, fmt.Sprintf("add %s to %s", keyList(missing), strings.Join(sources, " or ")))
+		if app != nil {
+			keys := make([]fusebase.KeyDescription, len(missing))
+			for i, e := range missing {
+				keys[i] = fusebase.KeyDescription{Key: e.Key, Description: e.Description}
+			}
+			hints = append(hints,
+				fmt.Sprintf("register %s in app %s, then fill in the values on the Fusebase website:", keyList(missing), app.AppID()),
+				"  "+fusebase.CreateCommand(app.AppID(), keys))
+		} else {
+			hints = append(hints, fmt.Sprintf("add %s to %s", keyList(missing), strings.Join(names, " or ")))
+		}
 	}
 	if empty := unset.Empty(); len(empty) > 0 {
-		hints = append(hints, fmt.Sprintf("give %s a value in %s, or mark %s optional in the manifest (KEY?)",
-			keyList(empty), sourcesOf(empty), pronoun(len(empty))))
+		var inApps, elsewhere []manifest.Entry
+		for _, e := range empty {
+			if apps[e.Source] != nil {
+				inApps = append(inApps, e)
+			} else {
+				elsewhere = append(elsewhere, e)
+			}
+		}
+		for _, name := range sourceNames(inApps) {
+			h := apps[name]
+			var keys []manifest.Entry
+			for _, e := range inApps {
+				if e.Source == name {
+					keys = append(keys, e)
+				}
+			}
+			where := "app " + h.AppID()
+			if p := h.Project(); p != nil && p.OrgID != "" {
+				where += " of org " + p.OrgID
+			}
+			verb := "is"
+			if len(keys) > 1 {
+				verb = "are"
+			}
+			hints = append(hints, fmt.Sprintf("%s %s registered in Fusebase without a value: fill %s in on the Fusebase website (%s, Secrets), or mark %s optional in the manifest (KEY?)",
+				keyList(keys), verb, pronoun(len(keys)), where, pronoun(len(keys))))
+		}
+		if len(elsewhere) > 0 {
+			hints = append(hints, fmt.Sprintf("give %s a value in %s, or mark %s optional in the manifest (KEY?)",
+				keyList(elsewhere), sourcesOf(elsewhere), pronoun(len(elsewhere))))
+		}
 	}
 	return hints
+}
+
+// sourceNames returns the distinct sources of entries, in order.
+func sourceNames(entries []manifest.Entry) []string {
+	var names []string
+	seen := make(map[string]bool)
+	for _, e := range entries {
+		if !seen[e.Source] {
+			seen[e.Source] = true
+			names = append(names, e.Source)
+		}
+	}
+	return names
 }
 
 func keyList(entries []manifest.Entry) string {
@@ -278,15 +343,7 @@ func keyList(entries []manifest.Entry) string {
 }
 
 func sourcesOf(entries []manifest.Entry) string {
-	var names []string
-	seen := make(map[string]bool)
-	for _, e := range entries {
-		if !seen[e.Source] {
-			seen[e.Source] = true
-			names = append(names, e.Source)
-		}
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(sourceNames(entries), ", ")
 }
 
 func pronoun(n int) string {
@@ -354,15 +411,50 @@ func (c *cli) sources(cfg *config) ([]fetch.Source, error) {
 			out = append(out, &fetch.File{Path: strings.TrimPrefix(spec, "file:")})
 		case strings.HasPrefix(spec, "dir:"):
 			out = append(out, &fetch.Dir{Path: strings.TrimPrefix(spec, "dir:")})
-		case spec == "fusebase":
-			return nil, withHints(configf("the fusebase source is not yet supported"),
-				"use --from file:PATH or --from dir:PATH")
 		default:
-			return nil, withHints(configf("endpoint sources are not yet supported"),
-				"use --from file:PATH or --from dir:PATH")
+			// fusebase, or an endpoint URL, which behaves like --url.
+			o := c.fusebaseOptions(cfg)
+			if spec != "fusebase" {
+				o.URL = spec
+			}
+			src, err := fetch.NewFusebase(o, c.client(cfg))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, src)
 		}
 	}
 	return out, nil
+}
+
+// fusebaseOptions gathers what the Fusebase source needs to know of the
+// process: the working and home directories and the settings.
+func (c *cli) fusebaseOptions(cfg *config) fusebase.Options {
+	dir, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	return fusebase.Options{
+		Dir:    dir,
+		Home:   home,
+		URL:    cfg.URL,
+		App:    cfg.App,
+		APIURL: cfg.APIURL,
+		Env:    cfg.FusebaseEnv,
+		APIKey: cfg.APIKey,
+	}
+}
+
+// testOnlyRetryWait, when the test build sets it (-ldflags -X), replaces
+// the backoff's first wait and cap, so that the scripts do not sleep for
+// real seconds. Retry-After is honoured as the server sends it.
+var testOnlyRetryWait = ""
+
+// client returns the HTTP settings every endpoint of a run shares.
+func (c *cli) client(cfg *config) fetch.Client {
+	cl := fetch.Client{Retries: cfg.Retries, Log: c.log}
+	if d, err := time.ParseDuration(testOnlyRetryWait); err == nil {
+		cl.RetryWait, cl.RetryWaitMax = d, 4*d
+	}
+	return cl
 }
 
 // lookupPath returns the PATH in env.
