@@ -72,13 +72,31 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		plural(len(p.secrets), "secret"), strings.Join(p.sources, ", "),
 		roundDuration(time.Since(start)), quoteCommand(cfg.Command)))
 	if cfg.Init {
-		return configf("--init is not yet supported")
+		return c.supervise(ctx, path, cfg.Command, p.env.Env)
 	}
 	c.stopSignals()
 	if err := context.Cause(ctx); err != nil {
 		return err // interrupted between the fetch and the exec
 	}
 	return inject.Exec(path, cfg.Command, p.env.Env)
+}
+
+// supervise runs the command as a child under --init and returns its
+// status as an *exitStatus. The interrupt handler stays: Supervise adds its
+// own before starting the child, and os/signal hands each signal to both,
+// so one that arrives while secretexec gets ready is not lost.
+func (c *cli) supervise(ctx context.Context, path string, argv, env []string) error {
+	if err := context.Cause(ctx); err != nil {
+		return err // interrupted between the fetch and the start
+	}
+	code, err := inject.Supervise(path, argv, env, c.log)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &exitStatus{code: code}
+	}
+	return nil
 }
 
 // configure parses the flags and variables and sets up logging. It returns
