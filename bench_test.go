@@ -49,8 +49,8 @@ func BenchmarkPrepare(b *testing.B) {
 		cfg := &config{From: []string{"file:" + file}, Manifest: manifest, ManifestGiven: true, Timeout: 30 * time.Second}
 		c := &cli{
 			stdout: io.Discard, stderr: io.Discard, environ: environ,
-			log:        logging.New(io.Discard, "text", slog.LevelInfo),
-			armSignals: func() {}, stopSignals: func() {},
+			log:          logging.New(io.Discard, "text", slog.LevelInfo),
+			startSignals: func() {}, armSignals: func() {}, stopSignals: func() {},
 		}
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()

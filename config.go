@@ -18,6 +18,7 @@ import (
 // variable, else a Fusebase file, else the default.
 type config struct {
 	From        []string // source specs, in merge order
+	FromGiven   bool     // From was named, not the default; lint fetches only then
 	URL         string
 	App         string
 	APIURL      string
@@ -36,7 +37,8 @@ type config struct {
 	LogLevel      slog.Level
 	LogFormat     string
 	Quiet         bool
-	Format        string // check's report: table or json
+	Format        string // check's report: table or json; lint's: text or json
+	Strict        bool   // lint: warnings fail too
 
 	// Command is the command and its arguments.
 	Command []string
@@ -88,7 +90,7 @@ var ownVariables = []string{
 const usageText = `Usage:
   secretexec [flags] -- COMMAND [ARG...]   run COMMAND with the secrets
   secretexec check [flags]                 fetch and validate, print a report, run nothing
-  secretexec lint [DIR]                    check an app tree against the Fusebase secrets checklist
+  secretexec lint [flags] [DIR]            check an app tree against the Fusebase secrets checklist
   secretexec version                       print the version (also --version)
 
 secretexec fetches the app's secrets, checks them against the required keys,
@@ -128,7 +130,8 @@ Flags (and the variable each one overrides):
         text or json (default text)
   -q, --quiet           SECRETEXEC_QUIET
         only errors
-  --format FORMAT       check only: table or json (default table)
+  --format FORMAT       check: table or json (default table); lint: text or json (default text)
+  --strict              lint only: warnings fail too
   -h, --help            print this help
 
 Exit codes: the command's own; 64 usage; 65 required secrets unset or
@@ -206,7 +209,7 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 // parseConfig reads the flags in args, then the variables, for the named
-// subcommand ("" for a run, "check"). It returns flag.ErrHelp for --help.
+// subcommand ("" for a run, "check", "lint"). It returns flag.ErrHelp for --help.
 func parseConfig(sub string, args []string, warn func(string)) (*config, error) {
 	fs := flag.NewFlagSet("secretexec", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -218,6 +221,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		logLevel   = &choice{value: "info", choices: []string{"debug", "info", "warn", "error"}}
 		logFormat  = &choice{value: "text", choices: []string{"text", "json"}}
 		format     = &choice{value: "table", choices: []string{"table", "json"}}
+		strict     bool
 		url        = fs.String("url", "", "")
 		app        = fs.String("app", "", "")
 		feature    = fs.String("feature", "", "")
@@ -235,8 +239,13 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 	fs.Var(logFormat, "log-format", "")
 	fs.BoolVar(&quiet, "q", false, "")
 	fs.BoolVar(&quiet, "quiet", false, "")
-	if sub == "check" {
+	switch sub {
+	case "check":
 		fs.Var(format, "format", "")
+	case "lint":
+		format = &choice{value: "text", choices: []string{"text", "json"}}
+		fs.Var(format, "format", "")
+		fs.BoolVar(&strict, "strict", false, "")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -265,6 +274,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		LogFormat: logFormat.value,
 		Quiet:     quiet,
 		Format:    format.value,
+		Strict:    strict,
 		Init:      *initF,
 	}
 	c.LogLevel, _ = parseLevel(logLevel.value)
@@ -282,6 +292,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 			c.From = append(c.From, s)
 		}
 	}
+	c.FromGiven = len(c.From) > 0
 	if len(c.From) == 0 {
 		c.From = []string{"fusebase"}
 	}

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/inject"
@@ -49,12 +51,13 @@ func main1() int {
 	intr := newInterrupts()
 	defer intr.stop()
 	c := &cli{
-		stdout:      os.Stdout,
-		stderr:      os.Stderr,
-		environ:     os.Environ(),
-		log:         logging.New(os.Stderr, "text", slog.LevelInfo),
-		armSignals:  intr.arm,
-		stopSignals: intr.stop,
+		stdout:       os.Stdout,
+		stderr:       os.Stderr,
+		environ:      os.Environ(),
+		log:          logging.New(os.Stderr, "text", slog.LevelInfo),
+		startSignals: intr.start,
+		armSignals:   intr.arm,
+		stopSignals:  intr.stop,
 	}
 	err := c.run(intr.ctx, os.Args[1:])
 	if err == nil {
@@ -71,10 +74,16 @@ func main1() int {
 // limit, far above what a run of 10,000 secrets needs, lets the collector
 // run after all should huge sources grow the heap that far. It overrides
 // GOGC and GOMEMLIMIT, which the command inherits and is meant to read.
-// A supervisor (--init) that outlives the start must turn it back on.
+// A supervisor (--init), which outlives the start, turns it back on.
 func noGC() {
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(gcLimit)
+}
+
+// gcOn turns the collector back on as the runtime starts it.
+func gcOn() {
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
 }
 
 // gcLimit is the heap size at which the collector runs after all.
@@ -83,33 +92,50 @@ const gcLimit = 64 << 20
 // interrupts cancels a context, with a *signalError as its cause, on the
 // first interrupt signal once armed.
 //
-// It is armed only for fetches that wait on the network. Asking the runtime
-// for a signal costs a round trip to a thread it starts for the purpose,
-// about a third of a millisecond for the four signals and their reset: as
-// much as the whole run takes from local files, which cannot be cancelled
-// anyway. Before it is armed, the signals have their default effect.
+// Arming is dear: signal.Notify takes a round trip, per signal, to a
+// thread the runtime starts for the purpose, and signal.Reset another:
+// about 0.45 ms for the four signals, as much as a whole run from a local
+// file. So a run arms them only when it must: before it sends a request,
+// and, for local sources, only once a fetch has taken armDelay, as a FIFO
+// or a hung mount may. Until then they have their default effect. Network
+// runs start arming in the background while they read the manifest, and
+// stop gives back the dispositions without the runtime's round trips.
 type interrupts struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	done   chan struct{}
-	armed  bool
+
+	ready   chan struct{} // closed once armed; nil until arming starts
+	done    chan struct{} // closed by stop
+	ignored []bool        // each signal's disposition before arming
 }
+
+// armDelay is how long a fetch of local sources may take before the
+// signals are armed: far more than a file or dir takes, far less than
+// anyone waits before pressing Ctrl-C.
+const armDelay = 5 * time.Millisecond
 
 func newInterrupts() *interrupts {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	return &interrupts{ctx: ctx, cancel: cancel}
 }
 
-// arm starts listening for the interrupt signals.
-func (i *interrupts) arm() {
-	if i.armed {
+// start starts arming the signals in the background.
+func (i *interrupts) start() {
+	if i.ready != nil {
 		return
 	}
-	i.armed = true
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, interruptSignals...)
+	// An ignored signal (nohup) must stay ignored for the command; Notify
+	// forgets that, so note it first.
+	i.ignored = make([]bool, len(interruptSignals))
+	for k, sig := range interruptSignals {
+		i.ignored[k] = signal.Ignored(sig)
+	}
+	i.ready = make(chan struct{})
 	i.done = make(chan struct{})
 	go func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, interruptSignals...)
+		close(i.ready)
 		select {
 		case sig := <-ch:
 			i.cancel(&signalError{sig: sig.(syscall.Signal)})
@@ -118,14 +144,22 @@ func (i *interrupts) arm() {
 	}()
 }
 
-// stop stops listening before the command starts, so that a signal that
+// arm arms the signals, and returns once they are.
+func (i *interrupts) arm() {
+	i.start()
+	<-i.ready
+}
+
+// stop disarms the signals before the command starts, so that one that
 // arrives from then on has its default effect instead of being swallowed.
 func (i *interrupts) stop() {
-	if i.armed && i.done != nil {
-		signal.Reset(interruptSignals...)
-		close(i.done)
-		i.done = nil
+	if i.ready == nil || i.done == nil {
+		return
 	}
+	<-i.ready
+	restoreSignals(interruptSignals, i.ignored)
+	close(i.done)
+	i.done = nil
 }
 
 // signalError is an interrupt that arrived before the command started.
@@ -277,7 +311,8 @@ type cli struct {
 	stdout, stderr io.Writer
 	environ        []string
 	log            *slog.Logger
-	// armSignals makes the interrupt signals cancel the run's context;
-	// stopSignals stops that before the command starts.
-	armSignals, stopSignals func()
+	// armSignals makes the interrupt signals cancel the run's context,
+	// startSignals starts that in the background, and stopSignals stops it
+	// before the command starts.
+	startSignals, armSignals, stopSignals func()
 }

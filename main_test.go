@@ -37,7 +37,7 @@ func (c cleanup) Run() int {
 
 // testOnlyLDFlags stamp the test build of secretexec; release builds never
 // have them.
-var testOnlyLDFlags = ""
+var testOnlyLDFlags = "-X main.testOnlyRetryWait=2ms"
 
 var (
 	buildOnce sync.Once
@@ -78,6 +78,8 @@ func TestScript(t *testing.T) {
 			"secretexec": cmdSecretexec,
 			"status":     cmdStatus,
 			"samepid":    cmdSamePID,
+			"fakeapi":    cmdFakeAPI,
+			"interrupt":  cmdInterrupt,
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("PATH", filepath.Dir(bin)+string(filepath.ListSeparator)+env.Getenv("PATH"))
@@ -87,7 +89,7 @@ func TestScript(t *testing.T) {
 				return err
 			}
 			env.Setenv("EXAMPLES", examples)
-			return nil
+			return setupFakeAPI(env)
 		},
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/inject"
 	"github.com/secretexec/secretexec/internal/logging"
 	"github.com/secretexec/secretexec/manifest"
@@ -34,6 +35,9 @@ func (c *cli) run(ctx context.Context, args []string) error {
 				return usagef("version takes no arguments")
 			}
 			fmt.Fprintln(c.stdout, versionString())
+			return nil
+		case "help":
+			io.WriteString(c.stdout, usageText)
 			return nil
 		case "check":
 			return c.check(ctx, args[1:])
@@ -68,13 +72,32 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		plural(len(p.secrets), "secret"), strings.Join(p.sources, ", "),
 		roundDuration(time.Since(start)), quoteCommand(cfg.Command)))
 	if cfg.Init {
-		return configf("--init is not yet supported")
+		return c.supervise(ctx, path, cfg.Command, p.env.Env)
 	}
 	c.stopSignals()
 	if err := context.Cause(ctx); err != nil {
 		return err // interrupted between the fetch and the exec
 	}
 	return inject.Exec(path, cfg.Command, p.env.Env)
+}
+
+// supervise runs the command as a child under --init and returns its
+// status as an *exitStatus. The interrupt handler stays: Supervise adds its
+// own before starting the child, and os/signal hands each signal to both,
+// so one that arrives while secretexec gets ready is not lost.
+func (c *cli) supervise(ctx context.Context, path string, argv, env []string) error {
+	if err := context.Cause(ctx); err != nil {
+		return err // interrupted between the fetch and the start
+	}
+	gcOn() // the supervisor lives as long as the command
+	code, err := inject.Supervise(path, argv, env, c.log)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &exitStatus{code: code}
+	}
+	return nil
 }
 
 // configure parses the flags and variables and sets up logging. It returns
@@ -111,6 +134,13 @@ type prepared struct {
 // assembles the command's environment. Every validation problem is
 // reported at once, in one error.
 func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
+	remote := false
+	for _, spec := range cfg.From {
+		remote = remote || !localSpec(spec)
+	}
+	if remote {
+		c.startSignals() // in the background, while the manifest is read
+	}
 	m, err := c.loadManifest(cfg)
 	if err != nil {
 		return nil, err
@@ -122,18 +152,29 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	p := &prepared{}
 	for _, s := range sources {
 		p.sources = append(p.sources, s.Name())
-		if !local(s) {
-			c.armSignals()
-		}
 	}
-	fetchCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	secrets, err := fetch.All(fetchCtx, sources)
-	if cause := context.Cause(ctx); cause != nil {
-		return nil, cause // an interrupt wins over the error it caused
+	// An interrupt must cancel a request, so the signals are armed before
+	// one is sent; local sources arm them only if they turn out slow.
+	armLate := c.armSignals
+	if remote {
+		c.armSignals()
+		armLate = nil
 	}
+	defer func(start time.Time) {
+		c.log.Debug("fetch done", "sources", len(sources), "duration", time.Since(start))
+	}(time.Now())
+	counted := make([]fetch.Source, len(sources))
+	for i, src := range sources {
+		counted[i] = &countingSource{Source: src}
+	}
+	secrets, err := fetchAll(ctx, cfg.Timeout, counted, armLate)
 	if err != nil {
 		return nil, err
+	}
+	for _, src := range counted {
+		if src.(*countingSource).n == 0 {
+			c.log.Warn(fmt.Sprintf("%s holds no secrets", src.Name()))
+		}
 	}
 
 	verbose := c.log.Enabled(ctx, slog.LevelDebug)
@@ -157,7 +198,7 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	}
 	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: cfg.NoOverride, Strip: stripped})
 	if err := errors.Join(unsetErr, err); err != nil {
-		return p, withHints(err, c.unsetHints(cfg, p.sources, unsetErr)...)
+		return p, withHints(err, c.unsetHints(cfg, sources, unsetErr)...)
 	}
 	for _, name := range p.env.Overridden {
 		if cfg.NoOverride {
@@ -173,14 +214,76 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	return p, nil
 }
 
-// local reports whether a source reads local files, which an interrupt
-// could not cancel: for those alone the signals are not armed.
-func local(s fetch.Source) bool {
-	switch s.(type) {
-	case *fetch.File, *fetch.Dir:
-		return true
+// localSpec reports whether a --from value names local files, which are
+// read without a request.
+func localSpec(spec string) bool {
+	return strings.HasPrefix(spec, "file:") || strings.HasPrefix(spec, "dir:")
+}
+
+// countingSource counts what a source returned, to warn of an empty one:
+// an empty mount or file is more often a mistake than an intent.
+type countingSource struct {
+	fetch.Source
+	n int
+}
+
+func (s *countingSource) Fetch(ctx context.Context) ([]fetch.Secret, error) {
+	secrets, err := s.Source.Fetch(ctx)
+	s.n = len(secrets)
+	return secrets, err
+}
+
+// fetchGrace is how long fetchAll waits, once the deadline has passed or an
+// interrupt arrived, for the sources to return their own, more precise error.
+const fetchGrace = 200 * time.Millisecond
+
+// fetchAll fetches every source within timeout. It returns when the time is
+// up or an interrupt arrives even if a source is stuck in a call that no
+// context can cancel, such as opening a FIFO that nobody writes. If arm is
+// not nil, it calls it once the fetch has taken armDelay.
+func fetchAll(ctx context.Context, timeout time.Duration, sources []fetch.Source, arm func()) ([]fetch.Secret, error) {
+	fetchCtx, cancel := context.WithTimeoutCause(ctx, timeout,
+		fmt.Errorf("fetching took longer than the %s timeout", timeout))
+	defer cancel()
+	type result struct {
+		secrets []fetch.Secret
+		err     error
 	}
-	return false
+	done := make(chan result, 1)
+	go func() {
+		secrets, err := fetch.All(fetchCtx, sources)
+		done <- result{secrets, err}
+	}()
+	var late <-chan time.Time
+	if arm != nil {
+		t := time.NewTimer(armDelay)
+		defer t.Stop()
+		late = t.C
+	}
+	var r result
+	for waiting := true; waiting; {
+		select {
+		case <-late:
+			arm()
+			late = nil
+		case r = <-done:
+			waiting = false
+		case <-fetchCtx.Done():
+			if cause := context.Cause(ctx); cause != nil {
+				return nil, cause // interrupted: do not wait for the sources
+			}
+			select {
+			case r = <-done:
+			case <-time.After(fetchGrace):
+				r.err = &fetch.Error{Kind: fetch.Unavailable, Source: "fetch", Err: context.Cause(fetchCtx)}
+			}
+			waiting = false
+		}
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return nil, cause // an interrupt wins over the error it caused
+	}
+	return r.secrets, r.err
 }
 
 // stripped reports whether an inherited variable must not reach the command:
@@ -189,21 +292,85 @@ func stripped(name string) bool {
 	return strings.HasPrefix(name, "SECRETEXEC_") || name == "FUSEBASE_API_KEY"
 }
 
-// unsetHints says how to fix required keys that are unset.
-func (c *cli) unsetHints(cfg *config, sources []string, err error) []string {
+// unsetHints says how to fix required keys that are unset. Keys a
+// Fusebase app lacks get the one `fusebase secret create` line that
+// registers them all; keys it holds empty are named with the app whose
+// values to fill in.
+func (c *cli) unsetHints(cfg *config, sources []fetch.Source, err error) []string {
 	var unset *manifest.UnsetError
 	if !errors.As(err, &unset) {
 		return nil
 	}
+	var names []string
+	apps := make(map[string]*fetch.HTTP) // by source name
+	var app *fetch.HTTP                  // the last, which wins the merge
+	for _, s := range sources {
+		names = append(names, s.Name())
+		if h, ok := s.(*fetch.HTTP); ok && h.AppID() != "" {
+			apps[s.Name()], app = h, h
+		}
+	}
 	var hints []string
 	if missing := unset.Missing(); len(missing) > 0 {
-		hints = append(hints, fmt.Sprintf("add %s to %s", keyList(missing), strings.Join(sources, " or ")))
+		if app != nil {
+			keys := make([]fusebase.KeyDescription, len(missing))
+			for i, e := range missing {
+				keys[i] = fusebase.KeyDescription{Key: e.Key, Description: e.Description}
+			}
+			hints = append(hints,
+				fmt.Sprintf("register %s in app %s, then fill in the values on the Fusebase website:", keyList(missing), app.AppID()),
+				"  "+fusebase.CreateCommand(app.AppID(), keys))
+		} else {
+			hints = append(hints, fmt.Sprintf("add %s to %s", keyList(missing), strings.Join(names, " or ")))
+		}
 	}
 	if empty := unset.Empty(); len(empty) > 0 {
-		hints = append(hints, fmt.Sprintf("give %s a value in %s, or mark %s optional in the manifest (KEY?)",
-			keyList(empty), sourcesOf(empty), pronoun(len(empty))))
+		var inApps, elsewhere []manifest.Entry
+		for _, e := range empty {
+			if apps[e.Source] != nil {
+				inApps = append(inApps, e)
+			} else {
+				elsewhere = append(elsewhere, e)
+			}
+		}
+		for _, name := range sourceNames(inApps) {
+			h := apps[name]
+			var keys []manifest.Entry
+			for _, e := range inApps {
+				if e.Source == name {
+					keys = append(keys, e)
+				}
+			}
+			where := "app " + h.AppID()
+			if p := h.Project(); p != nil && p.OrgID != "" {
+				where += " of org " + p.OrgID
+			}
+			verb := "is"
+			if len(keys) > 1 {
+				verb = "are"
+			}
+			hints = append(hints, fmt.Sprintf("%s %s registered in Fusebase without a value: fill %s in on the Fusebase website (%s, Secrets), or mark %s optional in the manifest (KEY?)",
+				keyList(keys), verb, pronoun(len(keys)), where, pronoun(len(keys))))
+		}
+		if len(elsewhere) > 0 {
+			hints = append(hints, fmt.Sprintf("give %s a value in %s, or mark %s optional in the manifest (KEY?)",
+				keyList(elsewhere), sourcesOf(elsewhere), pronoun(len(elsewhere))))
+		}
 	}
 	return hints
+}
+
+// sourceNames returns the distinct sources of entries, in order.
+func sourceNames(entries []manifest.Entry) []string {
+	var names []string
+	seen := make(map[string]bool)
+	for _, e := range entries {
+		if !seen[e.Source] {
+			seen[e.Source] = true
+			names = append(names, e.Source)
+		}
+	}
+	return names
 }
 
 func keyList(entries []manifest.Entry) string {
@@ -215,15 +382,7 @@ func keyList(entries []manifest.Entry) string {
 }
 
 func sourcesOf(entries []manifest.Entry) string {
-	var names []string
-	seen := make(map[string]bool)
-	for _, e := range entries {
-		if !seen[e.Source] {
-			seen[e.Source] = true
-			names = append(names, e.Source)
-		}
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(sourceNames(entries), ", ")
 }
 
 func pronoun(n int) string {
@@ -291,15 +450,50 @@ func (c *cli) sources(cfg *config) ([]fetch.Source, error) {
 			out = append(out, &fetch.File{Path: strings.TrimPrefix(spec, "file:")})
 		case strings.HasPrefix(spec, "dir:"):
 			out = append(out, &fetch.Dir{Path: strings.TrimPrefix(spec, "dir:")})
-		case spec == "fusebase":
-			return nil, withHints(configf("the fusebase source is not yet supported"),
-				"use --from file:PATH or --from dir:PATH")
 		default:
-			return nil, withHints(configf("endpoint sources are not yet supported"),
-				"use --from file:PATH or --from dir:PATH")
+			// fusebase, or an endpoint URL, which behaves like --url.
+			o := c.fusebaseOptions(cfg)
+			if spec != "fusebase" {
+				o.URL = spec
+			}
+			src, err := fetch.NewFusebase(o, c.client(cfg))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, src)
 		}
 	}
 	return out, nil
+}
+
+// fusebaseOptions gathers what the Fusebase source needs to know of the
+// process: the working and home directories and the settings.
+func (c *cli) fusebaseOptions(cfg *config) fusebase.Options {
+	dir, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	return fusebase.Options{
+		Dir:    dir,
+		Home:   home,
+		URL:    cfg.URL,
+		App:    cfg.App,
+		APIURL: cfg.APIURL,
+		Env:    cfg.FusebaseEnv,
+		APIKey: cfg.APIKey,
+	}
+}
+
+// testOnlyRetryWait, when the test build sets it (-ldflags -X), replaces
+// the backoff's first wait and cap, so that the scripts do not sleep for
+// real seconds. Retry-After is honoured as the server sends it.
+var testOnlyRetryWait = ""
+
+// client returns the HTTP settings every endpoint of a run shares.
+func (c *cli) client(cfg *config) fetch.Client {
+	cl := fetch.Client{Retries: cfg.Retries, Log: c.log}
+	if d, err := time.ParseDuration(testOnlyRetryWait); err == nil {
+		cl.RetryWait, cl.RetryWaitMax = d, 4*d
+	}
+	return cl
 }
 
 // lookupPath returns the PATH in env.
@@ -361,9 +555,4 @@ func versionString() string {
 		}
 	}
 	return fmt.Sprintf("secretexec %s (%s %s/%s)", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-}
-
-// lint is the checklist command.
-func (c *cli) lint(ctx context.Context, args []string) error {
-	return configf("secretexec lint is not yet supported")
 }

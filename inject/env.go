@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/secretexec/secretexec/manifest"
 )
 
 // A Secret is a key and value to add to the environment.
@@ -120,7 +122,7 @@ func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error
 		n := len(s.Key) + 1 + len(s.Value)
 		r.Env = append(r.Env, all[:n])
 		all = all[n:]
-		if !portable(s.Key) {
+		if !manifest.Portable(s.Key) {
 			r.NonPortable = append(r.NonPortable, s.Key)
 		}
 	}
@@ -129,24 +131,8 @@ func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error
 
 // quoteKey quotes a key for a message when it is not a plain name.
 func quoteKey(k string) string {
-	if portable(k) {
+	if manifest.Portable(k) {
 		return k
 	}
 	return fmt.Sprintf("%q", k)
-}
-
-func portable(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -75,13 +75,17 @@ func checkExecutable(name, path string) (string, error) {
 // process's PID, so in a container it is PID 1 and gets signals directly.
 // It returns only on failure.
 func Exec(path string, argv, env []string) error {
-	err := syscall.Exec(path, argv, env)
+	return startError(argv[0], syscall.Exec(path, argv, env))
+}
+
+// startError turns the errno of a failed execve into a *CommandError.
+func startError(name string, err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOENT):
 		// The file vanished, or its interpreter (#!) does not exist.
-		return &CommandError{Name: argv[0], Err: fmt.Errorf("%w (or its interpreter is missing)", ErrNotFound)}
+		return &CommandError{Name: name, Err: fmt.Errorf("%w (or its interpreter is missing)", ErrNotFound)}
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EISDIR):
-		return &CommandError{Name: argv[0], Err: fmt.Errorf("%w: %v", ErrNotExecutable, err)}
+		return &CommandError{Name: name, Err: fmt.Errorf("%w: %v", ErrNotExecutable, err)}
 	}
-	return &CommandError{Name: argv[0], Err: err}
+	return &CommandError{Name: name, Err: err}
 }

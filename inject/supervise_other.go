@@ -1,0 +1,14 @@
+//go:build !linux
+
+package inject
+
+import (
+	"errors"
+	"log/slog"
+)
+
+// Supervise is implemented on Linux only, where secretexec runs as a
+// container's PID 1; elsewhere it always fails.
+func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err error) {
+	return 0, errors.New("inject: --init is supported on linux only")
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/fusebase"
+	"github.com/secretexec/secretexec/lint"
+)
+
+// lint checks the app tree at DIR against the Fusebase secrets checklist
+// and prints its findings on stdout, one a line or as JSON. Errors exit 1,
+// and so do warnings with --strict; a tree or manifest that cannot be read
+// is configuration (78).
+func (c *cli) lint(ctx context.Context, args []string) error {
+	cfg, err := c.configure("lint", args)
+	if err != nil || cfg == nil {
+		return err
+	}
+	dir := "."
+	switch len(cfg.Command) {
+	case 0:
+	case 1:
+		dir = cfg.Command[0]
+	default:
+		return usagef("lint takes one DIR, not %q (flags go before it)", strings.Join(cfg.Command, " "))
+	}
+	if fi, err := os.Stat(dir); err != nil {
+		return configf("lint: %s: %v", dir, pathErr(err))
+	} else if !fi.IsDir() {
+		return configf("lint: %s: not a directory", dir)
+	}
+	apps, err := lintApps(dir)
+	if err != nil {
+		return err
+	}
+	keys, err := c.lintKeys(ctx, cfg, dir, apps)
+	if err != nil {
+		return err
+	}
+	c.log.Debug("lint", "dir", dir, "apps", len(apps), "keys", len(keys))
+	found, err := lint.Run(dir, lint.Options{Apps: apps, Keys: keys})
+	if err != nil {
+		return &configError{err: err}
+	}
+	if cfg.Format == "json" {
+		err = writeJSONFindings(c.stdout, found)
+	} else {
+		err = writeTextFindings(c.stdout, found)
+	}
+	if err != nil {
+		return fmt.Errorf("lint: writing the report: %w", err)
+	}
+	for _, f := range found {
+		if f.Severity == lint.Error || cfg.Strict {
+			return &exitStatus{code: 1}
+		}
+	}
+	return nil
+}
+
+func writeTextFindings(w io.Writer, found []lint.Finding) error {
+	for _, f := range found {
+		if _, err := fmt.Fprintln(w, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeJSONFindings(w io.Writer, found []lint.Finding) error {
+	if found == nil {
+		found = []lint.Finding{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(found)
+}
+
+// lintApps reads the app folders from DIR/fusebase.json: its apps[], or the
+// legacy features[]. Lint looks in DIR only, not in its parents: DIR is the
+// project root. Without the file, or with an entry without a path, DIR itself
+// is the app.
+func lintApps(dir string) ([]lint.App, error) {
+	file := filepath.Join(dir, fusebase.ProjectFile)
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	p, err := fusebase.LoadProject(file)
+	if err != nil {
+		return nil, &configError{err: err}
+	}
+	var apps []lint.App
+	for _, a := range p.Apps {
+		apps = append(apps, lint.App{ID: a.ID, Path: filepath.ToSlash(a.Path)})
+	}
+	return apps, nil
+}
+
+// lintKeys gathers the secret names lint looks for: the manifest named by
+// --manifest, else DIR's and each app folder's secrets.manifest; the
+// --require keys; and, only when --from names sources, the keys those
+// sources hold. Of a source it keeps the key names alone.
+func (c *cli) lintKeys(ctx context.Context, cfg *config, dir string, apps []lint.App) ([]lint.Key, error) {
+	var keys []lint.Key
+	var err error
+	if cfg.ManifestGiven {
+		keys, err = lint.ReadManifest(cfg.Manifest, relTo(dir, cfg.Manifest), "")
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return nil, configf("manifest %s: %v", cfg.Manifest, pathErr(err))
+		}
+	} else {
+		keys, err = lint.Manifests(dir, apps)
+	}
+	if err != nil {
+		return nil, &configError{err: err}
+	}
+	required, err := cfg.requiredKeys()
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range required {
+		keys = append(keys, lint.Key{Name: k.Name, Origin: k.Origin})
+	}
+	if !cfg.FromGiven {
+		return keys, nil
+	}
+	sources, err := c.sources(cfg)
+	if err != nil {
+		return nil, err
+	}
+	fetchCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	secrets, err := fetch.All(fetchCtx, sources)
+	if cause := context.Cause(ctx); cause != nil {
+		return nil, cause
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range secrets {
+		keys = append(keys, lint.Key{Name: s.Key, Origin: s.Source})
+	}
+	return keys, nil
+}
+
+// relTo returns path as findings name it: relative to dir, slash-separated,
+// or as given when it cannot be.
+func relTo(dir, path string) string {
+	absDir, err1 := filepath.Abs(dir)
+	absPath, err2 := filepath.Abs(path)
+	if err1 != nil || err2 != nil {
+		return filepath.ToSlash(path)
+	}
+	rel, err := filepath.Rel(absDir, absPath)
+	if err != nil {
+		return filepath.ToSlash(path)
+	}
+	return filepath.ToSlash(rel)
+}

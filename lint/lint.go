@@ -1,0 +1,461 @@
+// Package lint checks an app tree against the Fusebase secrets checklist:
+// no .env file and no dotenv in backend code, no secret in browser code, and
+// a manifest that agrees with what the backend reads.
+//
+// Each app's backend/ folder is server code; everything else in the app is
+// browser code. The tree is walked once, each source file is read once and
+// scanned by a small lexer that tells code from strings from comments, so a
+// large tree takes a fraction of a second. Lint reads key names only; it
+// never sees a secret value.
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Severity says whether a finding fails the check.
+type Severity string
+
+const (
+	Error   Severity = "error"   // fails the check
+	Warning Severity = "warning" // fails it only when the caller is strict
+)
+
+// A Finding is one problem at one place.
+type Finding struct {
+	// Path is slash-separated and relative to the linted root.
+	Path     string   `json:"path"`
+	Line     int      `json:"line"`
+	Col      int      `json:"col"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+}
+
+// String formats f as "path:line:col: severity: message", the form editors
+// and CI systems annotate.
+func (f Finding) String() string {
+	return fmt.Sprintf("%s:%d:%d: %s: %s", f.Path, f.Line, f.Col, f.Severity, f.Message)
+}
+
+// An App is one app folder of the project.
+type App struct {
+	ID string
+	// Path is the app's folder relative to the root; "" or "." is the root.
+	Path string
+}
+
+// A Key is the name of one secret; lint never needs its value.
+type Key struct {
+	Name string
+	// Origin says where the key was declared, for messages:
+	// "secrets.manifest:3", "--require" or a source name.
+	Origin string
+	// App is the Path of the app whose manifest declares the key, or ""
+	// for a key of the whole project.
+	App string
+	// File and Line locate the manifest line that declares the key, File
+	// relative to the root. Only keys with a File can be reported stale.
+	File string
+	Line int
+}
+
+// Options says what to check.
+type Options struct {
+	// Apps lists the app folders. Empty means the root is the one app.
+	Apps []App
+	// Keys lists the secrets. Every key counts as a secret in the browser
+	// code of every app; for the backend checks a key with an App belongs
+	// to that app only.
+	Keys []Key
+}
+
+// MaxFileSize is the largest file lint reads; bigger ones (bundles, data)
+// are skipped.
+const MaxFileSize = 1 << 20
+
+// skipDirs are never entered: dependencies, build output and Git's store.
+var skipDirs = map[string]bool{"node_modules": true, "dist": true, "build": true, ".git": true}
+
+// sourceExts are the file types lint scans for code; markup marks the ones
+// whose HTML comments are comments.
+var sourceExts = map[string]struct{ markup bool }{
+	".js": {}, ".mjs": {}, ".cjs": {}, ".jsx": {},
+	".ts": {}, ".mts": {}, ".cts": {}, ".tsx": {},
+	".vue": {true}, ".svelte": {true}, ".astro": {true}, ".html": {true}, ".htm": {true},
+}
+
+// A name is a word lint looks for in browser code: a secret's name, or a
+// copy of it with a prefix that bundlers expose to the browser.
+type name struct {
+	key    *Key
+	public bool
+}
+
+// publicPrefixes are the prefixes with which Vite and Next.js put a variable
+// into the browser bundle.
+var publicPrefixes = []string{"VITE_", "NEXT_PUBLIC_"}
+
+// A place says what code a folder holds.
+type place struct {
+	app     int
+	backend bool
+}
+
+type linter struct {
+	root     string // resolved, absolute
+	apps     []App  // cleaned paths
+	appIndex map[string]int
+	backends []string // each app's backend folder
+
+	names map[string]name   // every secret's name and public copies
+	known []map[string]bool // per app: keys the backend may read
+	refs  []map[string]bool // per app: keys its backend references
+	keys  []Key             // all keys, for the stale check
+	dirs  map[string]place  // folder (relative) -> what it holds
+	buf   []byte            // read buffer, MaxFileSize+1
+	found []Finding
+}
+
+// Run checks the tree at root and returns its findings sorted by path, line
+// and column. It fails only when the tree cannot be read.
+func Run(root string, opts Options) ([]Finding, error) {
+	abs, err := filepath.EvalSymlinks(root)
+	if err == nil {
+		abs, err = filepath.Abs(abs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lint: %s: %w", root, pathErr(err))
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("lint: %s: %w", root, pathErr(err))
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("lint: %s: not a directory", root)
+	}
+	l := &linter{root: abs, appIndex: map[string]int{}, dirs: map[string]place{}}
+	if err := l.setApps(opts.Apps); err != nil {
+		return nil, err
+	}
+	if err := l.setKeys(opts.Keys); err != nil {
+		return nil, err
+	}
+	l.buf = make([]byte, MaxFileSize+1)
+	for i, a := range l.apps {
+		if l.nested(a.Path) {
+			continue
+		}
+		l.dirs[a.Path] = place{app: i}
+		if err := filepath.WalkDir(filepath.Join(l.root, filepath.FromSlash(a.Path)), l.visit); err != nil {
+			return nil, err
+		}
+	}
+	l.stale()
+	sort.Slice(l.found, func(i, j int) bool {
+		a, b := l.found[i], l.found[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		return a.Message < b.Message
+	})
+	return l.found, nil
+}
+
+func (l *linter) setApps(apps []App) error {
+	if len(apps) == 0 {
+		apps = []App{{}}
+	}
+	for _, a := range apps {
+		p, err := cleanPath(a.Path)
+		if err != nil {
+			return fmt.Errorf("lint: app %s: %w", appName(a), err)
+		}
+		if _, dup := l.appIndex[p]; dup {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(l.root, filepath.FromSlash(p)))
+		if err != nil {
+			return fmt.Errorf("lint: app %s: %s: %w", appName(a), a.Path, pathErr(err))
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("lint: app %s: %s: a symbolic link, which lint does not follow", appName(a), a.Path)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("lint: app %s: %s: not a directory", appName(a), a.Path)
+		}
+		a.Path = p
+		l.appIndex[p] = len(l.apps)
+		l.apps = append(l.apps, a)
+		l.backends = append(l.backends, path.Join(p, "backend"))
+		l.refs = append(l.refs, map[string]bool{})
+	}
+	return nil
+}
+
+func appName(a App) string {
+	if a.ID != "" {
+		return a.ID
+	}
+	return fmt.Sprintf("%q", a.Path)
+}
+
+// cleanPath makes an app path slash-separated and clean, "" for the root,
+// and refuses one that leaves the root.
+func cleanPath(p string) (string, error) {
+	p = path.Clean(filepath.ToSlash(p))
+	if p == "." {
+		return "", nil
+	}
+	if path.IsAbs(p) || filepath.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
+		return "", fmt.Errorf("path %s is outside the project", p)
+	}
+	return p, nil
+}
+
+// nested reports whether p lies inside another app's folder, which the walk
+// of that folder covers.
+func (l *linter) nested(p string) bool {
+	for _, a := range l.apps {
+		if a.Path != p && (a.Path == "" || strings.HasPrefix(p, a.Path+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *linter) setKeys(keys []Key) error {
+	l.names = map[string]name{}
+	l.known = make([]map[string]bool, len(l.apps))
+	for i := range l.known {
+		l.known[i] = map[string]bool{}
+	}
+	l.keys = make([]Key, len(keys))
+	copy(l.keys, keys)
+	for i := range l.keys {
+		k := &l.keys[i]
+		if k.App != "" {
+			p, err := cleanPath(k.App)
+			if err != nil {
+				return fmt.Errorf("lint: key %s: app %w", k.Name, err)
+			}
+			if _, ok := l.appIndex[p]; !ok {
+				return fmt.Errorf("lint: key %s: no app has the path %s", k.Name, k.App)
+			}
+			k.App = p
+		}
+		if _, ok := l.names[k.Name]; !ok {
+			l.names[k.Name] = name{key: k}
+		}
+		for _, prefix := range publicPrefixes {
+			if _, ok := l.names[prefix+k.Name]; !ok {
+				l.names[prefix+k.Name] = name{key: k, public: true}
+			}
+		}
+		for a := range l.apps {
+			if k.App == "" || l.apps[a].Path == k.App {
+				l.known[a][k.Name] = true
+			}
+		}
+	}
+	// A key whose own name carries a public prefix is first a secret.
+	for i := range l.keys {
+		l.names[l.keys[i].Name] = name{key: &l.keys[i]}
+	}
+	return nil
+}
+
+// where says where k was declared.
+func (k *Key) where() string {
+	if k.File != "" {
+		return fmt.Sprintf("%s:%d", k.File, k.Line)
+	}
+	return k.Origin
+}
+
+func (l *linter) visit(p string, d fs.DirEntry, err error) error {
+	if err != nil {
+		return fmt.Errorf("lint: %s: %w", l.rel(p), pathErr(err))
+	}
+	rel := l.rel(p)
+	if d.IsDir() {
+		if i, ok := l.appIndex[rel]; ok {
+			l.dirs[rel] = place{app: i}
+			return nil
+		}
+		if skipDirs[d.Name()] {
+			return filepath.SkipDir
+		}
+		pl := l.dirs[parent(rel)]
+		if rel == l.backends[pl.app] {
+			pl.backend = true
+		}
+		l.dirs[rel] = pl
+		return nil
+	}
+	pl := l.dirs[parent(rel)]
+	base := d.Name()
+	if pl.backend && isDotEnv(base) {
+		// By name alone: the file is never read.
+		l.add(rel, 1, 1, Error, ".env file in backend code; keep secrets in the store and delete the file")
+		return nil
+	}
+	kind := l.kind(base, pl)
+	if kind == none {
+		return nil
+	}
+	if d.Type()&fs.ModeSymlink != 0 {
+		if !l.inside(p) {
+			return nil
+		}
+	} else if !d.Type().IsRegular() {
+		return nil
+	}
+	src, err := l.read(p)
+	if err != nil {
+		return fmt.Errorf("lint: %s: %w", rel, pathErr(err))
+	}
+	if src == nil {
+		return nil
+	}
+	switch kind {
+	case packageJSON:
+		l.packageJSON(rel, src)
+	case envFile:
+		l.envFile(rel, src)
+	case source, markup:
+		l.source(rel, src, pl, kind == markup)
+	}
+	return nil
+}
+
+type fileKind int
+
+const (
+	none fileKind = iota
+	source
+	markup
+	packageJSON
+	envFile
+)
+
+func (l *linter) kind(base string, pl place) fileKind {
+	switch {
+	case pl.backend && base == "package.json":
+		return packageJSON
+	case !pl.backend && isDotEnv(base):
+		return envFile
+	}
+	if ext, ok := sourceExts[path.Ext(base)]; ok {
+		if ext.markup {
+			return markup
+		}
+		return source
+	}
+	return none
+}
+
+// isDotEnv reports whether base is ".env" or ".env.SOMETHING".
+func isDotEnv(base string) bool {
+	return base == ".env" || strings.HasPrefix(base, ".env.")
+}
+
+// inside reports whether the symlink p resolves to a regular file inside the
+// root. Symlinks never lead lint out of the tree.
+func (l *linter) inside(p string) bool {
+	t, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(l.root, t)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return false
+	}
+	fi, err := os.Stat(t)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// read returns the file's content in l.buf, or nil when it is larger than
+// MaxFileSize.
+func (l *linter) read(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	n, err := io.ReadFull(f, l.buf)
+	switch {
+	case err == nil:
+		return nil, nil // more than MaxFileSize
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return l.buf[:n], nil
+	}
+	return nil, err
+}
+
+func (l *linter) rel(p string) string {
+	r, err := filepath.Rel(l.root, p)
+	if err != nil || r == "." {
+		return ""
+	}
+	return filepath.ToSlash(r)
+}
+
+func parent(rel string) string {
+	if i := strings.LastIndexByte(rel, '/'); i >= 0 {
+		return rel[:i]
+	}
+	return ""
+}
+
+// pathErr drops the path from a *fs.PathError, which the caller states once,
+// and words the common causes plainly.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("does not exist")
+	case errors.Is(err, fs.ErrPermission):
+		return errors.New("permission denied")
+	}
+	return err
+}
+
+func (l *linter) add(rel string, line, col int, sev Severity, msg string) {
+	l.found = append(l.found, Finding{Path: rel, Line: line, Col: col, Severity: sev, Message: msg})
+}
+
+// stale reports each manifest key that no backend code of its app (or, for
+// a project key, of any app) references.
+func (l *linter) stale() {
+	for i := range l.keys {
+		k := &l.keys[i]
+		if k.File == "" {
+			continue
+		}
+		used := false
+		for a := range l.apps {
+			if (k.App == "" || l.apps[a].Path == k.App) && l.refs[a][k.Name] {
+				used = true
+				break
+			}
+		}
+		if !used {
+			l.add(k.File, k.Line, 1, Warning, fmt.Sprintf("%s is in the manifest but no backend code references it", k.Name))
+		}
+	}
+}

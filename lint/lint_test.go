@@ -1,0 +1,337 @@
+package lint
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lintFixture runs lint on testdata/dir with its default manifests and
+// returns the findings as text lines.
+func lintFixture(t *testing.T, dir string, apps []App, extra ...Key) []string {
+	t.Helper()
+	root := filepath.Join("testdata", dir)
+	keys, err := Manifests(root, apps)
+	if err != nil {
+		t.Fatalf("Manifests: %v", err)
+	}
+	found, err := Run(root, Options{Apps: apps, Keys: append(keys, extra...)})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return lines(found)
+}
+
+func lines(found []Finding) []string {
+	out := make([]string, len(found))
+	for i, f := range found {
+		out[i] = f.String()
+	}
+	return out
+}
+
+func sameLines(t *testing.T, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, l := range got {
+		if strings.Contains(l, "canary") {
+			t.Errorf("a finding holds a secret value: %s", l)
+		}
+	}
+}
+
+func TestFixtures(t *testing.T) {
+	tests := []struct {
+		dir   string
+		apps  []App
+		extra []Key
+		want  []string
+	}{
+		{
+			dir:  "clean",
+			apps: []App{{ID: "notes", Path: "."}},
+			want: nil,
+		},
+		{
+			dir: "envfile",
+			want: []string{
+				"backend/.env:1:1: error: .env file in backend code; keep secrets in the store and delete the file",
+				"backend/.env.local:1:1: error: .env file in backend code; keep secrets in the store and delete the file",
+			},
+		},
+		{
+			dir: "dotenv-dep",
+			want: []string{
+				"backend/package.json:5:5: error: dotenv in dependencies; secretexec provides the environment, remove it",
+				"backend/package.json:8:5: error: dotenv in devDependencies; secretexec provides the environment, remove it",
+			},
+		},
+		{
+			dir: "dotenv-import",
+			want: []string{
+				"backend/src/cjs.cjs:1:9: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/cjs.cjs:2:11: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/esm.mjs:1:8: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/esm.mjs:2:20: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/esm.mjs:3:24: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/esm.mjs:4:28: error: backend loads dotenv; secretexec provides the environment, remove it",
+			},
+		},
+		{
+			dir: "browser",
+			want: []string{
+				".env.local:3:8: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) set in a browser .env file",
+				"src/App.tsx:1:23: error: secret OPENAI_API_KEY (secrets.manifest:1) read in browser code",
+				"src/App.tsx:2:27: error: VITE_STRIPE_SECRET_KEY exposes secret STRIPE_SECRET_KEY (secrets.manifest:2) to browser code",
+				"src/App.tsx:3:27: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) read in browser code",
+				"src/App.tsx:4:23: error: NEXT_PUBLIC_OPENAI_API_KEY exposes secret OPENAI_API_KEY (secrets.manifest:1) to browser code",
+				"src/App.tsx:5:24: error: secret OPENAI_API_KEY (secrets.manifest:1) read in browser code",
+				"src/App.tsx:6:20: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) named in browser code",
+				"src/Settings.vue:3:18: error: VITE_OPENAI_API_KEY exposes secret OPENAI_API_KEY (secrets.manifest:1) to browser code",
+			},
+		},
+		{
+			dir: "stale",
+			want: []string{
+				"secrets.manifest:3:1: warning: UNUSED_API_KEY is in the manifest but no backend code references it",
+				"secrets.manifest:4:1: warning: COMMENTED_TOKEN is in the manifest but no backend code references it",
+			},
+		},
+		{
+			dir: "unregistered",
+			want: []string{
+				"backend/src/index.ts:2:24: warning: process.env.GITHUB_TOKEN looks like a credential but is not in the manifest",
+				"backend/src/index.ts:3:25: warning: process.env.DATABASE_PASSWORD looks like a credential but is not in the manifest",
+				"backend/src/index.ts:4:29: warning: process.env.SENTRY_DSN looks like a credential but is not in the manifest",
+				"backend/src/index.ts:5:27: warning: process.env.webhookSecret looks like a credential but is not in the manifest",
+			},
+		},
+		{
+			// --require and --from keys count as registered and as
+			// secrets, but only a manifest line can be stale.
+			dir: "unregistered",
+			extra: []Key{
+				{Name: "GITHUB_TOKEN", Origin: "--require"},
+				{Name: "DATABASE_PASSWORD", Origin: "file:secrets.json"},
+				{Name: "NEVER_READ_KEY", Origin: "--require"},
+			},
+			want: []string{
+				"backend/src/index.ts:4:29: warning: process.env.SENTRY_DSN looks like a credential but is not in the manifest",
+				"backend/src/index.ts:5:27: warning: process.env.webhookSecret looks like a credential but is not in the manifest",
+			},
+		},
+		{
+			dir:  "two-apps",
+			apps: []App{{ID: "shop", Path: "apps/shop"}, {ID: "admin", Path: "apps/admin"}},
+			want: []string{
+				"apps/admin/secrets.manifest:1:1: warning: ADMIN_TOKEN is in the manifest but no backend code references it",
+				"apps/admin/src/refunds.ts:1:36: error: VITE_STRIPE_SECRET_KEY exposes secret STRIPE_SECRET_KEY (apps/shop/secrets.manifest:1) to browser code",
+				"apps/shop/backend/server.js:3:27: warning: process.env.ADMIN_TOKEN looks like a credential but is not in the manifest",
+			},
+		},
+		{
+			dir:  "legacy",
+			apps: []App{{ID: "chat", Path: "features/chat"}},
+			want: []string{
+				"features/chat/backend/index.js:1:9: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"features/chat/web/chat.js:1:54: error: secret OPENAI_API_KEY (features/chat/secrets.manifest:1) read in browser code",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			sameLines(t, lintFixture(t, tt.dir, tt.apps, tt.extra...), tt.want)
+		})
+	}
+}
+
+// TestRootIsTheApp checks that without apps the root is the one app and
+// only its manifest is read: the two-app project linted so has no backend/
+// at its top, and all of it is browser code.
+func TestRootIsTheApp(t *testing.T) {
+	sameLines(t, lintFixture(t, "two-apps", nil), []string{
+		"apps/admin/backend/server.js:1:28: error: secret SHARED_API_KEY (secrets.manifest:1) read in browser code",
+		"apps/shop/backend/server.js:2:28: error: secret SHARED_API_KEY (secrets.manifest:1) read in browser code",
+		"secrets.manifest:1:1: warning: SHARED_API_KEY is in the manifest but no backend code references it",
+	})
+}
+
+// write creates the files of a tree under dir, each name mapped to its
+// content.
+func write(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var secret = []Key{{Name: "OPENAI_API_KEY", Origin: "--require"}}
+
+func TestSymlinks(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "project")
+	write(t, base, map[string]string{
+		"outside/leak.js":            "x = process.env.OPENAI_API_KEY\n",
+		"project/shared/inside.js":   "x = process.env.OPENAI_API_KEY\n",
+		"project/backend/index.js":   "x = process.env.OPENAI_API_KEY\n",
+		"project/backend/real/.keep": "",
+	})
+	links := map[string]string{
+		"project/src/outside-dir":   filepath.Join(base, "outside"),
+		"project/src/outside.js":    filepath.Join(base, "outside", "leak.js"),
+		"project/src/inside.js":     filepath.Join(root, "shared", "inside.js"),
+		"project/src/inside-dir":    filepath.Join(root, "shared"),
+		"project/src/dangling.js":   filepath.Join(base, "missing.js"),
+		"project/backend/.env":      filepath.Join(base, "outside", "leak.js"),
+		"project/backend/linked.js": filepath.Join(root, "shared", "inside.js"),
+	}
+	for name, target := range links {
+		p := filepath.Join(base, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, p); err != nil {
+			t.Skipf("symlinks not supported here: %v", err)
+		}
+	}
+	// The root itself reached through a symlink is walked all the same.
+	alias := filepath.Join(base, "alias")
+	if err := os.Symlink(root, alias); err != nil {
+		t.Fatal(err)
+	}
+	found, err := Run(alias, Options{Keys: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameLines(t, lines(found), []string{
+		"backend/.env:1:1: error: .env file in backend code; keep secrets in the store and delete the file",
+		"shared/inside.js:1:17: error: secret OPENAI_API_KEY (--require) read in browser code",
+		"src/inside.js:1:17: error: secret OPENAI_API_KEY (--require) read in browser code",
+	})
+}
+
+func TestSkips(t *testing.T) {
+	root := t.TempDir()
+	leak := "x = process.env.OPENAI_API_KEY\n"
+	big := strings.Repeat("// padding\n", MaxFileSize/11) + leak
+	if len(big) <= MaxFileSize {
+		t.Fatalf("big file is only %d bytes", len(big))
+	}
+	fits := strings.Repeat("/", MaxFileSize-len(leak)-1) + "\n" + leak
+	write(t, root, map[string]string{
+		"node_modules/a/index.js":   leak,
+		"src/node_modules/b/x.js":   leak,
+		"dist/bundle.js":            leak,
+		"build/bundle.js":           leak,
+		".git/hooks/pre-commit.js":  leak,
+		"src/big.js":                big,
+		"src/fits.js":               fits,
+		"src/notes.md":              leak,
+		"src/data.json":             `{"k": "OPENAI_API_KEY"}`,
+		"backend/node_modules/x.js": "require('dotenv')\n",
+		"backend/.env/not-a-file":   "",
+	})
+	found, err := Run(root, Options{Keys: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameLines(t, lines(found), []string{
+		"src/fits.js:2:17: error: secret OPENAI_API_KEY (--require) read in browser code",
+	})
+}
+
+func TestUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	write(t, dir, map[string]string{"file": "", "real/.keep": ""})
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		root string
+		opts Options
+		want string
+	}{
+		{"missing root", filepath.Join(dir, "nope"), Options{}, "does not exist"},
+		{"root is a file", file, Options{}, "not a directory"},
+		{"missing app", dir, Options{Apps: []App{{ID: "web", Path: "web"}}}, "lint: app web: web: does not exist"},
+		{"app outside", dir, Options{Apps: []App{{ID: "up", Path: "../up"}}}, "outside the project"},
+		{"app is a file", dir, Options{Apps: []App{{ID: "f", Path: "file"}}}, "not a directory"},
+		{"app is a symlink", dir, Options{Apps: []App{{ID: "l", Path: "link"}}}, "a symbolic link"},
+		{"key of no app", dir, Options{Keys: []Key{{Name: "K", App: "web"}}}, "no app has the path web"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Run(tt.root, tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Run: %v; want an error holding %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUnreadableFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads any file")
+	}
+	root := t.TempDir()
+	write(t, root, map[string]string{"src/a.js": "x\n"})
+	p := filepath.Join(root, "src", "a.js")
+	if err := os.Chmod(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Run(root, Options{})
+	if err == nil || err.Error() != "lint: src/a.js: permission denied" {
+		t.Errorf("Run: %v; want lint: src/a.js: permission denied", err)
+	}
+}
+
+func TestManifests(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"secrets.manifest":        "A_KEY\n",
+		"web/secrets.manifest":    "# web\nB_KEY: b\n",
+		"broken/secrets.manifest": "1BAD\n",
+	})
+	keys, err := Manifests(root, []App{{Path: "."}, {Path: "web/"}, {Path: "api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(keys)
+	want := "[{A_KEY secrets.manifest:1  secrets.manifest 1} {B_KEY web/secrets.manifest:2 web web/secrets.manifest 2}]"
+	if got != want {
+		t.Errorf("keys %s; want %s", got, want)
+	}
+	_, err = Manifests(root, []App{{Path: "broken"}})
+	if err == nil || !strings.Contains(err.Error(), "broken/secrets.manifest: line 1") {
+		t.Errorf("broken manifest: %v; want a line 1 error", err)
+	}
+}
+
+func TestCredential(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"API_KEY", true}, {"KEY", true}, {"apiKey", true}, {"STRIPE_SECRET", true},
+		{"GITHUB_TOKEN", true}, {"DB_PASSWORD", true}, {"SENTRY_DSN", true},
+		{"clientSecret", true}, {"MONKEY", false}, {"PORT", false}, {"TOKENS", false},
+		{"apikey", false}, {"NODE_ENV", false}, {"", false},
+	}
+	for _, tt := range tests {
+		if got := credential([]byte(tt.name)); got != tt.want {
+			t.Errorf("credential(%q) = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package lint
+
+import (
+	"strings"
+	"testing"
+)
+
+// scanWords returns what the scanner reports of src: each word as "w" in
+// code or "'w'" in a string, and each string literal as <content>.
+func scanWords(src string, markup bool) string {
+	var out []string
+	s := scanner{src: []byte(src), html: markup}
+	s.word = func(start, end int, inString bool) {
+		if inString {
+			out = append(out, "'"+src[start:end]+"'")
+		} else {
+			out = append(out, src[start:end])
+		}
+	}
+	s.str = func(quote, start, end int) { out = append(out, "<"+src[start:end]+">") }
+	s.run()
+	return strings.Join(out, " ")
+}
+
+func TestScanner(t *testing.T) {
+	tests := []struct {
+		name   string
+		src    string
+		markup bool
+		want   string
+	}{
+		{"code", "a.b = c", false, "a b c"},
+		{"strings", `x("A", 'B c')`, false, "x 'A' <A> 'B' 'c' <B c>"},
+		{"escaped quote", `"a\"b" c`, false, `'a' 'b' <a\"b> c`},
+		{"line comment", "a // b\nc", false, "a c"},
+		{"block comment", "a /* b\n d */ c", false, "a c"},
+		{"unterminated comment", "a /* b", false, "a"},
+		{"comment in string", `"a // b" c`, false, "'a' 'b' <a // b> c"},
+		{"template", "`a ${b + `c ${d}`} e` f", false, "'a' b 'c' d 'e' f"},
+		{"template braces", "`${ {a: 1}.a }` b", false, "a 1 a b"},
+		{"template dollar word", "`$a${b}`", false, "'$a' b"},
+		{"regex", `x = /"a"/g; y`, false, "x g y"},
+		{"regex class", `x = /[/"]/; y`, false, "x y"},
+		{"division", `a / "b" / c`, false, "a 'b' <b> c"},
+		{"division after paren", `(a) / b / c`, false, "a b c"},
+		{"unterminated string", "'a b\nc", false, "'a' 'b' <a b> c"},
+		{"closing tag", "<p>a</p> b", true, "p a p b"},
+		{"html comment", "<!-- a -->b", true, "b"},
+		{"html comment in js", "<!-- a -->b", false, "a b"},
+		{"apostrophe in markup", "<p>don't A\nB</p>", true, "p don 't' 'A' <t A> B p"},
+		{"unicode", `é = "ü K"`, false, "'K' <ü K>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := scanWords(tt.src, tt.markup); got != tt.want {
+				t.Errorf("scan %q:\n got %s\nwant %s", tt.src, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzScanner(f *testing.F) {
+	for _, s := range []string{"`${`${'", "a/[", "\"\\", "/*", "<!--", "}`", "x = /a\\/b/g"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		last := -1
+		s := scanner{src: []byte(src), html: true}
+		s.word = func(start, end int, inString bool) {
+			if start < 0 || end > len(src) || start >= end || start < last {
+				t.Fatalf("word [%d,%d) after %d in %d bytes", start, end, last, len(src))
+			}
+			last = end
+		}
+		s.str = func(quote, start, end int) {
+			if quote < 0 || start != quote+1 || end < start || end > len(src) {
+				t.Fatalf("string %d [%d,%d) in %d bytes", quote, start, end, len(src))
+			}
+		}
+		s.run()
+	})
+}

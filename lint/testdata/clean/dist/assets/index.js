@@ -1,0 +1,1 @@
+const k = "OPENAI_API_KEY";

@@ -1,0 +1,1 @@
+console.log(Boolean(process.env.OPENAI_API_KEY));

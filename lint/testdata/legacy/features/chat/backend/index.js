@@ -1,0 +1,2 @@
+require("dotenv").config();
+const key = process.env.OPENAI_API_KEY;

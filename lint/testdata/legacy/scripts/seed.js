@@ -1,0 +1,2 @@
+// Outside the feature folder: not linted.
+require("dotenv").config();

@@ -1,0 +1,2 @@
+const key = process.env.OPENAI_API_KEY;
+// COMMENTED_TOKEN was used once

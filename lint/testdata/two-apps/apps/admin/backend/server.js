@@ -1,0 +1,1 @@
+const shared = process.env.SHARED_API_KEY;

@@ -1,0 +1,1 @@
+export const key = import.meta.env.VITE_STRIPE_SECRET_KEY;
