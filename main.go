@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -55,10 +56,11 @@ func main1() int {
 		stderr:       os.Stderr,
 		environ:      os.Environ(),
 		log:          logging.New(os.Stderr, "text", slog.LevelInfo),
-		startSignals: intr.start,
+		startSignals: func() { intr.start() },
 		armSignals:   intr.arm,
 		stopSignals:  intr.stop,
 	}
+	c.exit = func(err error) { os.Exit(c.fail(err)) }
 	err := c.run(intr.ctx, os.Args[1:])
 	if err == nil {
 		return 0
@@ -104,7 +106,9 @@ type interrupts struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
+	mu      sync.Mutex    // arming may start on a watchdog's goroutine
 	ready   chan struct{} // closed once armed; nil until arming starts
+	stopped bool
 	done    chan struct{} // closed by stop
 	ignored []bool        // each signal's disposition before arming
 }
@@ -119,10 +123,14 @@ func newInterrupts() *interrupts {
 	return &interrupts{ctx: ctx, cancel: cancel}
 }
 
-// start starts arming the signals in the background.
-func (i *interrupts) start() {
-	if i.ready != nil {
-		return
+// start starts arming the signals in the background, unless that has
+// started or stopped already. It returns a channel closed once they are
+// armed, or nil after stop.
+func (i *interrupts) start() <-chan struct{} {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.ready != nil || i.stopped {
+		return i.ready
 	}
 	// An ignored signal (nohup) must stay ignored for the command; Notify
 	// forgets that, so note it first.
@@ -130,36 +138,45 @@ func (i *interrupts) start() {
 	for k, sig := range interruptSignals {
 		i.ignored[k] = signal.Ignored(sig)
 	}
-	i.ready = make(chan struct{})
-	i.done = make(chan struct{})
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	i.ready, i.done = ready, done
 	go func() {
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, interruptSignals...)
-		close(i.ready)
+		close(ready)
 		select {
 		case sig := <-ch:
 			i.cancel(&signalError{sig: sig.(syscall.Signal)})
-		case <-i.done:
+		case <-done:
 		}
 	}()
+	return ready
 }
 
 // arm arms the signals, and returns once they are.
 func (i *interrupts) arm() {
-	i.start()
-	<-i.ready
+	if ready := i.start(); ready != nil {
+		<-ready
+	}
 }
 
 // stop disarms the signals before the command starts, so that one that
 // arrives from then on has its default effect instead of being swallowed.
+// They are not armed again.
 func (i *interrupts) stop() {
-	if i.ready == nil || i.done == nil {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.stopped {
+		return
+	}
+	i.stopped = true
+	if i.ready == nil {
 		return
 	}
 	<-i.ready
 	restoreSignals(interruptSignals, i.ignored)
 	close(i.done)
-	i.done = nil
 }
 
 // signalError is an interrupt that arrived before the command started.
@@ -315,4 +332,7 @@ type cli struct {
 	// startSignals starts that in the background, and stopSignals stops it
 	// before the command starts.
 	startSignals, armSignals, stopSignals func()
+	// exit ends the run from elsewhere than main1, reporting err: only for
+	// a fetch stuck in a call that nothing can cancel.
+	exit func(err error)
 }

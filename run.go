@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/secretexec/secretexec/fetch"
@@ -167,7 +168,7 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	for i, src := range sources {
 		counted[i] = &countingSource{Source: src}
 	}
-	secrets, err := fetchAll(ctx, cfg.Timeout, counted, armLate)
+	secrets, err := fetchAll(ctx, cfg.Timeout, counted, armLate, c.exit)
 	if err != nil {
 		return nil, err
 	}
@@ -233,57 +234,76 @@ func (s *countingSource) Fetch(ctx context.Context) ([]fetch.Secret, error) {
 	return secrets, err
 }
 
-// fetchGrace is how long fetchAll waits, once the deadline has passed or an
-// interrupt arrived, for the sources to return their own, more precise error.
+// fetchGrace is how long a stuck fetch gets, once the deadline has passed,
+// to return its own, more precise error.
 const fetchGrace = 200 * time.Millisecond
 
-// fetchAll fetches every source within timeout. It returns when the time is
-// up or an interrupt arrives even if a source is stuck in a call that no
-// context can cancel, such as opening a FIFO that nobody writes. If arm is
-// not nil, it calls it once the fetch has taken armDelay.
-func fetchAll(ctx context.Context, timeout time.Duration, sources []fetch.Source, arm func()) ([]fetch.Secret, error) {
+// fetchAll fetches every source within timeout, on the calling goroutine:
+// a fetch on a goroutine of its own cost a handoff between threads, some
+// 60 µs. A source can be stuck in a call that no context cancels, such as
+// opening a FIFO that nobody writes, so a fetch that takes armDelay gets a
+// watchdog: it calls arm, if not nil, and should the time run out or an
+// interrupt arrive while the fetch is still stuck, it ends the run itself
+// through exit.
+func fetchAll(ctx context.Context, timeout time.Duration, sources []fetch.Source, arm func(), exit func(error)) ([]fetch.Secret, error) {
 	fetchCtx, cancel := context.WithTimeoutCause(ctx, timeout,
 		fmt.Errorf("fetching took longer than the %s timeout", timeout))
 	defer cancel()
-	type result struct {
-		secrets []fetch.Secret
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		secrets, err := fetch.All(fetchCtx, sources)
-		done <- result{secrets, err}
-	}()
-	var late <-chan time.Time
-	if arm != nil {
-		t := time.NewTimer(armDelay)
-		defer t.Stop()
-		late = t.C
-	}
-	var r result
-	for waiting := true; waiting; {
-		select {
-		case <-late:
-			arm()
-			late = nil
-		case r = <-done:
-			waiting = false
-		case <-fetchCtx.Done():
-			if cause := context.Cause(ctx); cause != nil {
-				return nil, cause // interrupted: do not wait for the sources
-			}
-			select {
-			case r = <-done:
-			case <-time.After(fetchGrace):
-				r.err = &fetch.Error{Kind: fetch.Unavailable, Source: "fetch", Err: context.Cause(fetchCtx)}
-			}
-			waiting = false
-		}
-	}
+	w := &watchdog{returned: make(chan struct{})}
+	timer := time.AfterFunc(armDelay, func() { w.watch(ctx, fetchCtx, arm, exit) })
+	secrets, err := fetch.All(fetchCtx, sources)
+	timer.Stop()
+	w.finish()
 	if cause := context.Cause(ctx); cause != nil {
 		return nil, cause // an interrupt wins over the error it caused
 	}
-	return r.secrets, r.err
+	return secrets, err
+}
+
+// A watchdog ends a run whose fetch is stuck.
+type watchdog struct {
+	mu       sync.Mutex // held for good once the watchdog ends the run
+	returned chan struct{}
+}
+
+// finish tells the watchdog that the fetch returned. Should the watchdog be
+// ending the run, it never returns.
+func (w *watchdog) finish() {
+	w.mu.Lock()
+	close(w.returned)
+	w.mu.Unlock()
+}
+
+func (w *watchdog) watch(ctx, fetchCtx context.Context, arm func(), exit func(error)) {
+	if arm != nil {
+		arm()
+	}
+	select {
+	case <-w.returned:
+		return
+	case <-fetchCtx.Done():
+	}
+	if context.Cause(ctx) == nil {
+		// The time is up, and not because of an interrupt: give the
+		// sources a moment to say why.
+		select {
+		case <-w.returned:
+			return
+		case <-time.After(fetchGrace):
+		}
+	}
+	w.mu.Lock()
+	select {
+	case <-w.returned:
+		w.mu.Unlock()
+		return
+	default:
+	}
+	err := context.Cause(ctx) // an interrupt
+	if err == nil {
+		err = &fetch.Error{Kind: fetch.Unavailable, Source: "fetch", Err: context.Cause(fetchCtx)}
+	}
+	exit(err)
 }
 
 // stripped reports whether an inherited variable must not reach the command:
