@@ -47,18 +47,18 @@ type config struct {
 // envSettings are secretexec's own variables, read with envconfig. A nil
 // field is a variable that is not set.
 type envSettings struct {
-	From      []string       `envconfig:"FROM"`
-	URL       *string        `envconfig:"URL"`
-	App       *string        `envconfig:"APP"`
-	Manifest  *string        `envconfig:"MANIFEST"`
-	Require   []string       `envconfig:"REQUIRE"`
-	Timeout   *time.Duration `envconfig:"TIMEOUT"`
-	Retries   *int           `envconfig:"RETRIES"`
-	Override  *bool          `envconfig:"OVERRIDE"`
-	Init      *bool          `envconfig:"INIT"`
-	LogLevel  *string        `envconfig:"LOG_LEVEL"`
-	LogFormat *string        `envconfig:"LOG_FORMAT"`
-	Quiet     *bool          `envconfig:"QUIET"`
+	From      []string       `envconfig:"SECRETEXEC_FROM"`
+	URL       *string        `envconfig:"SECRETEXEC_URL"`
+	App       *string        `envconfig:"SECRETEXEC_APP"`
+	Manifest  *string        `envconfig:"SECRETEXEC_MANIFEST"`
+	Require   []string       `envconfig:"SECRETEXEC_REQUIRE"`
+	Timeout   *time.Duration `envconfig:"SECRETEXEC_TIMEOUT"`
+	Retries   *int           `envconfig:"SECRETEXEC_RETRIES"`
+	Override  *bool          `envconfig:"SECRETEXEC_OVERRIDE"`
+	Init      *bool          `envconfig:"SECRETEXEC_INIT"`
+	LogLevel  *string        `envconfig:"SECRETEXEC_LOG_LEVEL"`
+	LogFormat *string        `envconfig:"SECRETEXEC_LOG_FORMAT"`
+	Quiet     *bool          `envconfig:"SECRETEXEC_QUIET"`
 }
 
 // fusebaseSettings are the variables secretexec shares with the Fusebase CLI.
@@ -394,8 +394,11 @@ func readVariables(warn func(string)) (*envSettings, *fusebaseSettings, error) {
 			os.Unsetenv(name)
 		}
 	}
+	// The tags name the variables in full and the prefix is empty: with a
+	// prefix, envconfig falls back to the bare name, and would take an app's
+	// own TIMEOUT or URL for SECRETEXEC_TIMEOUT or SECRETEXEC_URL.
 	var env envSettings
-	if err := envconfig.Process("SECRETEXEC", &env); err != nil {
+	if err := envconfig.Process("", &env); err != nil {
 		return nil, nil, variableError(err)
 	}
 	var fb fusebaseSettings
