@@ -376,6 +376,9 @@ func pick(flagSet bool, flagValue string, variable *string) string {
 // variable set to the empty string counts as not set, as in most tools, so
 // VAR= in a compose file or shell clears it.
 func readVariables(warn func(string)) (*envSettings, *fusebaseSettings, error) {
+	// envconfig's reflection is skipped when none of the variables it would
+	// read is set, as in most runs.
+	own, shared := false, false
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, "SECRETEXEC_") {
@@ -385,25 +388,33 @@ func readVariables(warn func(string)) (*envSettings, *fusebaseSettings, error) {
 			os.Unsetenv(name)
 			continue
 		}
-		if !known(name) {
+		if known(name) {
+			own = true
+		} else {
 			warn(fmt.Sprintf("unknown variable %s is ignored (see secretexec --help)", name))
 		}
 	}
 	for _, name := range []string{"FUSEBASE_API_KEY", "FUSEBASE_API_URL", "FUSEBASE_ENV"} {
 		if v, ok := os.LookupEnv(name); ok && v == "" {
 			os.Unsetenv(name)
+		} else if ok {
+			shared = true
 		}
 	}
 	// The tags name the variables in full and the prefix is empty: with a
 	// prefix, envconfig falls back to the bare name, and would take an app's
 	// own TIMEOUT or URL for SECRETEXEC_TIMEOUT or SECRETEXEC_URL.
 	var env envSettings
-	if err := envconfig.Process("", &env); err != nil {
-		return nil, nil, variableError(err)
+	if own {
+		if err := envconfig.Process("", &env); err != nil {
+			return nil, nil, variableError(err)
+		}
 	}
 	var fb fusebaseSettings
-	if err := envconfig.Process("", &fb); err != nil {
-		return nil, nil, variableError(err)
+	if shared {
+		if err := envconfig.Process("", &fb); err != nil {
+			return nil, nil, variableError(err)
+		}
 	}
 	return &env, &fb, nil
 }
