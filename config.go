@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/secretexec/secretexec/internal/redact"
 	"github.com/secretexec/secretexec/manifest"
 )
 
@@ -251,7 +253,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, usagef("%s", strings.Replace(err.Error(), " -", " --", 1))
+		return nil, usagef("%s", flagError(err))
 	}
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -287,7 +289,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		for _, s := range env.From {
 			s = strings.TrimSpace(s)
 			if err := checkSourceSpec(s); err != nil {
-				return nil, configf("SECRETEXEC_FROM: %q: %v", s, err)
+				return nil, configf("SECRETEXEC_FROM: %q: %v", redact.URL(s), err)
 			}
 			c.From = append(c.From, s)
 		}
@@ -359,6 +361,21 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 	}
 	c.Command = fs.Args()
 	return c, nil
+}
+
+// flagError rewrites an error of the flag package with "--" flags, and
+// with any credential in a rejected value cut out: the flag package quotes
+// the value whole, and a URL may carry a password or token.
+func flagError(err error) string {
+	msg := err.Error()
+	const prefix = "invalid value "
+	if rest, ok := strings.CutPrefix(msg, prefix); ok {
+		if quoted, err := strconv.QuotedPrefix(rest); err == nil {
+			value, _ := strconv.Unquote(quoted)
+			msg = prefix + strconv.Quote(redact.URL(value)) + rest[len(quoted):]
+		}
+	}
+	return strings.Replace(msg, " -", " --", 1)
 }
 
 // pick returns the flag's value if it was set, else the variable's, else "".
