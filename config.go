@@ -160,6 +160,16 @@ func (c *choice) Set(s string) error {
 	return fmt.Errorf("want one of %s", strings.Join(c.choices, ", "))
 }
 
+// levelFlag is --log-level; it takes the names SECRETEXEC_LOG_LEVEL takes.
+type levelFlag struct{ level slog.Level }
+
+func (l *levelFlag) String() string { return l.level.String() }
+
+func (l *levelFlag) Set(s string) (err error) {
+	l.level, err = parseLevel(s)
+	return err
+}
+
 // sourceList is the repeatable --from flag.
 type sourceList []string
 
@@ -220,7 +230,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 	var (
 		from       sourceList
 		require    stringList
-		logLevel   = &choice{value: "info", choices: []string{"debug", "info", "warn", "error"}}
+		logLevel   = &levelFlag{level: slog.LevelInfo}
 		logFormat  = &choice{value: "text", choices: []string{"text", "json"}}
 		format     = &choice{value: "table", choices: []string{"table", "json"}}
 		strict     bool
@@ -279,7 +289,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		Strict:    strict,
 		Init:      *initF,
 	}
-	c.LogLevel, _ = parseLevel(logLevel.value)
+	c.LogLevel = logLevel.level
 
 	// Each setting: the flag, else the variable, else the default.
 	switch {
@@ -459,7 +469,7 @@ func (c *config) requiredKeys() ([]manifest.Key, error) {
 	for _, entry := range c.Require {
 		k, err := manifest.ParseKey(entry)
 		if err != nil {
-			return nil, configf("%s %q: %v", c.RequireOrigin, entry, err)
+			return nil, configf("%s: %v", c.RequireOrigin, err)
 		}
 		k.Origin = c.RequireOrigin
 		keys = append(keys, k)

@@ -114,11 +114,34 @@ func (c *cli) configure(sub string, args []string) (*config, error) {
 			level = slog.LevelError
 		}
 		c.log = logging.New(c.stderr, cfg.LogFormat, level)
+	} else if wantsJSON(args) {
+		// The settings did not parse, but the error should still come in
+		// the format a log collector expects.
+		c.log = logging.New(c.stderr, "json", slog.LevelInfo)
 	}
 	for _, w := range warnings {
 		c.log.Warn(w)
 	}
 	return cfg, err
+}
+
+// wantsJSON guesses from the raw arguments and variable whether json logs
+// were asked for, for errors found before the settings parsed.
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		switch a {
+		case "--log-format=json", "-log-format=json":
+			return true
+		case "--log-format", "-log-format":
+			if i+1 < len(args) && args[i+1] == "json" {
+				return true
+			}
+		}
+	}
+	return os.Getenv("SECRETEXEC_LOG_FORMAT") == "json"
 }
 
 // prepared is the outcome of fetching and validating.
@@ -337,7 +360,7 @@ func sourceNames(entries []manifest.Entry) []string {
 func keyList(entries []manifest.Entry) string {
 	names := make([]string, len(entries))
 	for i, e := range entries {
-		names[i] = e.Key
+		names[i] = manifest.DisplayKey(e.Key)
 	}
 	return strings.Join(names, ", ")
 }

@@ -5,18 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Decode reads secrets in either shape the store and files use: the envelope
 // {"secrets":[{"key":"K","value":"V","description":"D"}, …]} or a flat
-// object {"K":"V", …}. An object whose only member is "secrets" holding an
-// array is the envelope; anything else must be flat with string values.
+// object {"K":"V", …}. An object with a "secrets" member holding an array
+// is the envelope, and its other members are metadata (a total, a cursor),
+// ignored; any other object must be flat, with string values only.
 // source names the input in errors and in each Secret.
 //
 // Errors never quote the input: a malformed document is reported by byte
 // offset only, since the text around the error may be a secret value.
 func Decode(r io.Reader, source string) ([]Secret, error) {
 	dec := json.NewDecoder(r)
+	dec.UseNumber() // a number is an error here; never parse one into a message
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, decodeError(source, dec, err)
@@ -165,7 +168,9 @@ func decodeError(source string, dec *json.Decoder, err error) error {
 		if field == "" {
 			field = "value"
 		}
-		return errorf(Protocol, source, "%s at byte %d: want %s, got a JSON %s", field, typ.Offset, typ.Type, typ.Value)
+		// Value can hold the literal ("number 1e999"): keep its first word.
+		kind, _, _ := strings.Cut(typ.Value, " ")
+		return errorf(Protocol, source, "%s at byte %d: want %s, got a JSON %s", field, typ.Offset, typ.Type, kind)
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return errorf(Protocol, source, "JSON ends early at byte %d", dec.InputOffset())
 	}
