@@ -51,6 +51,7 @@ func BenchmarkPrepare(b *testing.B) {
 			stdout: io.Discard, stderr: io.Discard, environ: environ,
 			log:          logging.New(io.Discard, "text", slog.LevelInfo),
 			startSignals: func() {}, armSignals: func() {}, stopSignals: func() {},
+			exit: func(error) {},
 		}
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()

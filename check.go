@@ -47,6 +47,16 @@ func status(e manifest.Entry) string {
 	return s
 }
 
+// oneLine keeps a description from the store on its row of the table.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
 func writeTableReport(w io.Writer, p *prepared) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tSTATUS\tSOURCE\tDESCRIPTION")
@@ -55,7 +65,7 @@ func writeTableReport(w io.Writer, p *prepared) error {
 		if src == "" {
 			src = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Key, status(e), src, e.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", manifest.DisplayKey(e.Key), status(e), src, oneLine(e.Description))
 	}
 	return tw.Flush()
 }

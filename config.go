@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secretexec/secretexec/internal/redact"
 	"github.com/secretexec/secretexec/manifest"
 )
 
@@ -158,6 +159,16 @@ func (c *choice) Set(s string) error {
 	return fmt.Errorf("want one of %s", strings.Join(c.choices, ", "))
 }
 
+// levelFlag is --log-level; it takes the names SECRETEXEC_LOG_LEVEL takes.
+type levelFlag struct{ level slog.Level }
+
+func (l *levelFlag) String() string { return l.level.String() }
+
+func (l *levelFlag) Set(s string) (err error) {
+	l.level, err = parseLevel(s)
+	return err
+}
+
 // sourceList is the repeatable --from flag.
 type sourceList []string
 
@@ -218,7 +229,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 	var (
 		from       sourceList
 		require    stringList
-		logLevel   = &choice{value: "info", choices: []string{"debug", "info", "warn", "error"}}
+		logLevel   = &levelFlag{level: slog.LevelInfo}
 		logFormat  = &choice{value: "text", choices: []string{"text", "json"}}
 		format     = &choice{value: "table", choices: []string{"table", "json"}}
 		strict     bool
@@ -251,7 +262,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, usagef("%s", strings.Replace(err.Error(), " -", " --", 1))
+		return nil, usagef("%s", flagError(err))
 	}
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -277,7 +288,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		Strict:    strict,
 		Init:      *initF,
 	}
-	c.LogLevel, _ = parseLevel(logLevel.value)
+	c.LogLevel = logLevel.level
 
 	// Each setting: the flag, else the variable, else the default.
 	switch {
@@ -287,7 +298,7 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 		for _, s := range env.From {
 			s = strings.TrimSpace(s)
 			if err := checkSourceSpec(s); err != nil {
-				return nil, configf("SECRETEXEC_FROM: %q: %v", s, err)
+				return nil, configf("SECRETEXEC_FROM: %q: %v", redact.URL(s), err)
 			}
 			c.From = append(c.From, s)
 		}
@@ -359,6 +370,21 @@ func parseConfig(sub string, args []string, warn func(string)) (*config, error) 
 	}
 	c.Command = fs.Args()
 	return c, nil
+}
+
+// flagError rewrites an error of the flag package with "--" flags, and
+// with any credential in a rejected value cut out: the flag package quotes
+// the value whole, and a URL may carry a password or token.
+func flagError(err error) string {
+	msg := err.Error()
+	const prefix = "invalid value "
+	if rest, ok := strings.CutPrefix(msg, prefix); ok {
+		if quoted, err := strconv.QuotedPrefix(rest); err == nil {
+			value, _ := strconv.Unquote(quoted)
+			msg = prefix + strconv.Quote(redact.URL(value)) + rest[len(quoted):]
+		}
+	}
+	return strings.Replace(msg, " -", " --", 1)
 }
 
 // pick returns the flag's value if it was set, else the variable's, else "".
@@ -483,7 +509,7 @@ func (c *config) requiredKeys() ([]manifest.Key, error) {
 	for _, entry := range c.Require {
 		k, err := manifest.ParseKey(entry)
 		if err != nil {
-			return nil, configf("%s %q: %v", c.RequireOrigin, entry, err)
+			return nil, configf("%s: %v", c.RequireOrigin, err)
 		}
 		k.Origin = c.RequireOrigin
 		keys = append(keys, k)

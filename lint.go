@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/lint"
 )
@@ -137,12 +136,7 @@ func (c *cli) lintKeys(ctx context.Context, cfg *config, dir string, apps []lint
 	if err != nil {
 		return nil, err
 	}
-	fetchCtx, cancel := context.WithTimeout(ctx, cfg.Timeout)
-	defer cancel()
-	secrets, err := fetch.All(fetchCtx, sources)
-	if cause := context.Cause(ctx); cause != nil {
-		return nil, cause
-	}
+	secrets, err := c.fetch(ctx, cfg, sources)
 	if err != nil {
 		return nil, err
 	}

@@ -248,7 +248,11 @@ func (c *cli) fail(err error) int {
 	if errors.As(err, &status) {
 		return status.code
 	}
-	c.log.Error(err.Error(), logging.Hints(hints(err)...))
+	if h := hints(err); len(h) > 0 {
+		c.log.Error(err.Error(), logging.Hints(h...))
+	} else {
+		c.log.Error(err.Error())
+	}
 	return exitCode(err)
 }
 

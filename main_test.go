@@ -89,6 +89,15 @@ func TestScript(t *testing.T) {
 				return err
 			}
 			env.Setenv("EXAMPLES", examples)
+			// A script that forgets to point secretexec at the fake API
+			// must fail here rather than reach the real one: every request
+			// to a host other than loopback goes to a proxy that is not
+			// there, and no name is even looked up.
+			for _, v := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+				env.Setenv(v, "http://127.0.0.1:9")
+			}
+			env.Setenv("NO_PROXY", "")
+			env.Setenv("no_proxy", "")
 			return setupFakeAPI(env)
 		},
 	})

@@ -116,11 +116,34 @@ func (c *cli) configure(sub string, args []string) (*config, error) {
 			level = slog.LevelError
 		}
 		c.log = logging.New(c.stderr, cfg.LogFormat, level)
+	} else if wantsJSON(args) {
+		// The settings did not parse, but the error should still come in
+		// the format a log collector expects.
+		c.log = logging.New(c.stderr, "json", slog.LevelInfo)
 	}
 	for _, w := range warnings {
 		c.log.Warn(w)
 	}
 	return cfg, err
+}
+
+// wantsJSON guesses from the raw arguments and variable whether json logs
+// were asked for, for errors found before the settings parsed.
+func wantsJSON(args []string) bool {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		switch a {
+		case "--log-format=json", "-log-format=json":
+			return true
+		case "--log-format", "-log-format":
+			if i+1 < len(args) && args[i+1] == "json" {
+				return true
+			}
+		}
+	}
+	return os.Getenv("SECRETEXEC_LOG_FORMAT") == "json"
 }
 
 // prepared is the outcome of fetching and validating.
@@ -135,11 +158,7 @@ type prepared struct {
 // assembles the command's environment. Every validation problem is
 // reported at once, in one error.
 func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
-	remote := false
-	for _, spec := range cfg.From {
-		remote = remote || !localSpec(spec)
-	}
-	if remote {
+	if remote(cfg) {
 		c.startSignals() // in the background, while the manifest is read
 	}
 	m, err := c.loadManifest(cfg)
@@ -154,13 +173,6 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	for _, s := range sources {
 		p.sources = append(p.sources, s.Name())
 	}
-	// An interrupt must cancel a request, so the signals are armed before
-	// one is sent; local sources arm them only if they turn out slow.
-	armLate := c.armSignals
-	if remote {
-		c.armSignals()
-		armLate = nil
-	}
 	defer func(start time.Time) {
 		c.log.Debug("fetch done", "sources", len(sources), "duration", time.Since(start))
 	}(time.Now())
@@ -168,7 +180,7 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	for i, src := range sources {
 		counted[i] = &countingSource{Source: src}
 	}
-	secrets, err := fetchAll(ctx, cfg.Timeout, counted, armLate, c.exit)
+	secrets, err := c.fetch(ctx, cfg, counted)
 	if err != nil {
 		return nil, err
 	}
@@ -215,10 +227,26 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	return p, nil
 }
 
-// localSpec reports whether a --from value names local files, which are
-// read without a request.
-func localSpec(spec string) bool {
-	return strings.HasPrefix(spec, "file:") || strings.HasPrefix(spec, "dir:")
+// remote reports whether any source of cfg sends a request, rather than
+// read local files.
+func remote(cfg *config) bool {
+	for _, spec := range cfg.From {
+		if !strings.HasPrefix(spec, "file:") && !strings.HasPrefix(spec, "dir:") {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch fetches the sources with fetchAll. An interrupt must cancel a
+// request, so the signals are armed before one is sent; local sources arm
+// them only if they turn out slow (see interrupts).
+func (c *cli) fetch(ctx context.Context, cfg *config, sources []fetch.Source) ([]fetch.Secret, error) {
+	if remote(cfg) {
+		c.armSignals()
+		return fetchAll(ctx, cfg.Timeout, sources, nil, c.exit)
+	}
+	return fetchAll(ctx, cfg.Timeout, sources, c.armSignals, c.exit)
 }
 
 // countingSource counts what a source returned, to warn of an empty one:
@@ -404,7 +432,7 @@ func sourceNames(entries []manifest.Entry) []string {
 func keyList(entries []manifest.Entry) string {
 	names := make([]string, len(entries))
 	for i, e := range entries {
-		names[i] = e.Key
+		names[i] = manifest.DisplayKey(e.Key)
 	}
 	return strings.Join(names, ", ")
 }

@@ -14,8 +14,9 @@ import (
 
 // Decode reads secrets in either shape the store and files use: the envelope
 // {"secrets":[{"key":"K","value":"V","description":"D"}, …]} or a flat
-// object {"K":"V", …}. An object whose only member is "secrets" holding an
-// array is the envelope; anything else must be flat with string values.
+// object {"K":"V", …}. An object with a "secrets" member holding an array
+// is the envelope, and its other members are metadata (a total, a cursor),
+// ignored; any other object must be flat, with string values only.
 // source names the input in errors and in each Secret.
 //
 // Errors never quote the input: a malformed document is reported by byte

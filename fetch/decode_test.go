@@ -120,6 +120,9 @@ func TestDecodeErrorsQuoteNothing(t *testing.T) {
 		`{"secrets":[{"key":"A","value":"canary-x"},{"key":canary}]}`,
 		`{"secrets":[{"key":"A","value":["canary-x"]}]}`,
 		`canary-x`,
+		`{"PIN": 31415e99999}`,
+		`{"secrets":[{"key":"PIN","value":31415e99999}]}`,
+		`{"secrets":[{"key":"PIN","value":{"canary":1}}]}`,
 		"{\"A\":\"canary-x\xff\"}garbage",
 	} {
 		_, err := Decode(strings.NewReader(in), "src")
@@ -127,7 +130,7 @@ func TestDecodeErrorsQuoteNothing(t *testing.T) {
 			t.Errorf("Decode(%q): no error", in)
 			continue
 		}
-		if strings.Contains(err.Error(), "canary") {
+		if strings.Contains(err.Error(), "canary") || strings.Contains(err.Error(), "31415") {
 			t.Errorf("Decode(%q) error quotes the input: %v", in, err)
 		}
 	}

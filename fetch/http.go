@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/secretexec/secretexec/fusebase"
+	"github.com/secretexec/secretexec/internal/redact"
 )
 
 // Defaults of a Client.
@@ -72,6 +73,10 @@ func NewHTTP(rawURL, apiKey string, c Client) (*HTTP, error) {
 	if apiKey == "" {
 		return nil, noKeyError(h.Name())
 	}
+	var err error
+	if h.APIKey, err = cleanKey(apiKey); err != nil {
+		return nil, &Error{Kind: Config, Source: h.Name(), Err: err}
+	}
 	return h, nil
 }
 
@@ -85,6 +90,9 @@ func NewFusebase(o fusebase.Options, c Client) (*HTTP, error) {
 		return nil, resolveError(err)
 	}
 	h := &HTTP{URL: t.URL, APIKey: t.APIKey, Client: c, app: t.App.ID, project: t.Project}
+	if h.APIKey, err = cleanKey(t.APIKey); err != nil {
+		return nil, &Error{Kind: Config, Source: h.Name(), Err: err}
+	}
 	if err := checkURL(t.URL); err != nil {
 		if h.app != "" {
 			err = fmt.Errorf("%s: %w", h.endpoint(), err)
@@ -113,6 +121,23 @@ func resolveError(err error) error {
 	return e
 }
 
+// cleanKey trims the white space a key picks up from `echo` into a
+// Kubernetes Secret or a hand-edited config.json, and refuses a key that
+// cannot be sent in a header: without this, the request fails the same
+// way every time and would be retried until the deadline.
+func cleanKey(key string) (string, error) {
+	key = strings.TrimSpace(key)
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c == 0x7f {
+			return "", errors.New("the Fusebase API key (FUSEBASE_API_KEY or apiKey in ~/.fusebase/config.json) holds a control character")
+		}
+	}
+	if key == "" {
+		return "", fusebase.ErrNoKey
+	}
+	return key, nil
+}
+
 func noKeyError(source string) *Error {
 	return &Error{Kind: Config, Source: source, Err: fusebase.ErrNoKey,
 		Hints: []string{"run `fusebase auth`, or set FUSEBASE_API_KEY (in a container)"}}
@@ -126,7 +151,7 @@ var errPlainHTTP = errors.New("plain http is allowed only to localhost, 127.0.0.
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return fmt.Errorf("not an http or https URL: %s", redactRaw(raw))
+		return fmt.Errorf("not an http or https URL: %s", redact.URL(raw))
 	}
 	switch u.Scheme {
 	case "https":
@@ -137,7 +162,7 @@ func checkURL(raw string) error {
 		}
 		return errPlainHTTP
 	}
-	return fmt.Errorf("not an http or https URL: %s", redactURL(u))
+	return fmt.Errorf("not an http or https URL: %s", redact.URL(raw))
 }
 
 func isLoopback(host string) bool {
@@ -146,22 +171,6 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// redactURL returns the URL without user info, query or fragment, which
-// may hold credentials.
-func redactURL(u *url.URL) string {
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
-	return r.String()
-}
-
-// redactRaw cuts a URL that does not parse before anything that could be
-// a credential.
-func redactRaw(s string) string {
-	if i := strings.IndexAny(s, "?#@"); i >= 0 {
-		return s[:i] + "…"
-	}
-	return s
 }
 
 // Name returns "fusebase app ID" for an app, else the URL without user
@@ -208,11 +217,7 @@ func (h *HTTP) where() string {
 
 // endpoint is the URL without user info or query string.
 func (h *HTTP) endpoint() string {
-	u, err := url.Parse(h.URL)
-	if err != nil {
-		return redactRaw(h.URL)
-	}
-	return redactURL(u)
+	return redact.URL(h.URL)
 }
 
 // Fetch requests the secrets, retrying as the type's comment says.
@@ -416,6 +421,12 @@ func (f *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 		}
 		if errors.Is(err, errPlainHTTP) || isCertError(err) {
 			return false, err
+		}
+		// The library's policy tells a transport failure, worth another
+		// try, from one that would fail the same way again: too many
+		// redirects, a redirect to another scheme, an invalid header.
+		if retry, _ := retryablehttp.DefaultRetryPolicy(ctx, nil, err); !retry {
+			return false, &Error{Kind: Protocol, Source: f.h.Name(), Err: errors.New(f.h.where() + netProblem(err))}
 		}
 		f.last = netProblem(err)
 		return true, nil

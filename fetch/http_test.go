@@ -390,3 +390,21 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestCleanKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"k": "k", "k\n": "k", " k \r\n": "k", "\tk": "k",
+	} {
+		if got, err := cleanKey(in); err != nil || got != want {
+			t.Errorf("cleanKey(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"canary\nkey", "canary\x00key", "canary\x7fkey", "\n"} {
+		_, err := cleanKey(in)
+		if err == nil {
+			t.Errorf("cleanKey(%q): no error", in)
+		} else if strings.Contains(err.Error(), "canary") {
+			t.Errorf("cleanKey(%q) error quotes the key: %v", in, err)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/secretexec/secretexec/internal/redact"
 )
 
 // Bases maps each Fusebase environment name to its API base URL.
@@ -38,20 +40,14 @@ func (p *Project) Endpoint(base string, app App) (string, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", fmt.Errorf("API base URL %q is not an http or https URL", redact(base))
+		return "", fmt.Errorf("API base URL %q is not an http or https URL", redact.URL(base))
 	}
-	return strings.TrimRight(base, "/") + "/v1/orgs/" + url.PathEscape(p.OrgID) +
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return "", fmt.Errorf("API base URL %q has a query or fragment; the secrets path goes after it", redact.URL(base))
+	}
+	return strings.TrimRight(u.String(), "/") + "/v1/orgs/" + url.PathEscape(p.OrgID) +
 		"/apps/" + url.PathEscape(p.AppID) +
 		"/features/" + url.PathEscape(app.ID) + "/secrets", nil
-}
-
-// redact drops anything after the host of a URL that did not parse, so
-// that a credential pasted into it stays out of messages.
-func redact(s string) string {
-	if i := strings.IndexAny(s, "?#@"); i >= 0 {
-		return s[:i] + "…"
-	}
-	return s
 }
 
 // Options are what a run knows before looking at any file: the values of

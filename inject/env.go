@@ -50,6 +50,10 @@ func (e *InvalidError) Error() string {
 	return fmt.Sprintf("%d secrets cannot be put in the environment:\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
 }
 
+// maxVariable is Linux's limit on one string of an exec'd process's
+// arguments or environment (MAX_ARG_STRLEN), NUL included.
+const maxVariable = 128 << 10
+
 // Environ returns inherited less the stripped variables, in their order
 // (less those a secret replaced), then the secrets sorted by key.
 func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error) {
@@ -61,9 +65,11 @@ func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error
 		case strings.IndexByte(s.Key, 0) >= 0:
 			problems = append(problems, fmt.Sprintf("the key of secret #%d holds a NUL byte", i+1))
 		case strings.IndexByte(s.Key, '=') >= 0:
-			problems = append(problems, fmt.Sprintf("key %s holds '='", quoteKey(s.Key)))
+			problems = append(problems, fmt.Sprintf("key %s holds '='", manifest.DisplayKey(s.Key)))
 		case strings.IndexByte(s.Value, 0) >= 0:
-			problems = append(problems, fmt.Sprintf("the value of %s holds a NUL byte", quoteKey(s.Key)))
+			problems = append(problems, fmt.Sprintf("the value of %s holds a NUL byte", manifest.DisplayKey(s.Key)))
+		case len(s.Key)+1+len(s.Value) >= maxVariable:
+			problems = append(problems, fmt.Sprintf("%s is longer than the 128 KiB one variable may hold; mount it as a file instead", manifest.DisplayKey(s.Key)))
 		}
 	}
 	if len(problems) > 0 {
@@ -127,12 +133,4 @@ func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error
 		}
 	}
 	return r, nil
-}
-
-// quoteKey quotes a key for a message when it is not a plain name.
-func quoteKey(k string) string {
-	if manifest.Portable(k) {
-		return k
-	}
-	return fmt.Sprintf("%q", k)
 }

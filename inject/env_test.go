@@ -2,6 +2,8 @@ package inject
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -82,5 +84,29 @@ func TestLookPath(t *testing.T) {
 	_, err = LookPath("/etc/passwd", nil)
 	if !errors.Is(err, ErrNotExecutable) {
 		t.Errorf("/etc/passwd: %v; want ErrNotExecutable", err)
+	}
+}
+
+func TestLookPathRelative(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tool"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chdir(wd) })
+	for _, path := range []string{"/nonexistent:", ":/nonexistent", "/nonexistent::/x", ".", "sub/..:/x"} {
+		_, err := LookPath("tool", []string{"PATH=" + path})
+		if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "relative entry") {
+			t.Errorf("PATH=%q: err = %v; want ErrNotFound naming the relative entry", path, err)
+		}
+	}
+	if got, err := LookPath("tool", []string{"PATH=:" + dir}); err != nil || got != filepath.Join(dir, "tool") {
+		t.Errorf("absolute entry after an empty one: %q, %v", got, err)
 	}
 }

@@ -26,7 +26,11 @@ func (e *CommandError) Error() string { return e.Name + ": " + e.Err.Error() }
 func (e *CommandError) Unwrap() error { return e.Err }
 
 // LookPath resolves name the way a shell does, using the PATH in env (the
-// command's environment, which may differ from secretexec's own).
+// command's environment, which may differ from secretexec's own), with one
+// exception, as in Go's os/exec: a command found only through an empty or
+// relative PATH entry (a stray ':' in PATH=$PATH:$X) is refused, since it
+// would run whatever file of that name the working directory holds, with
+// every secret.
 func LookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return checkExecutable(name, name)
@@ -43,6 +47,14 @@ func LookPath(name string, env []string) (string, error) {
 			dir = "." // POSIX: an empty PATH entry is the working directory
 		}
 		path, err := checkExecutable(name, filepath.Join(dir, name))
+		if err == nil && !filepath.IsAbs(dir) {
+			err = &CommandError{Name: name, Err: fmt.Errorf("%w in PATH but through the relative entry %q; name it as ./%s to run it",
+				ErrNotFound, dir, filepath.ToSlash(filepath.Clean(path)))}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
 		if err == nil {
 			return path, nil
 		}
@@ -81,6 +93,9 @@ func Exec(path string, argv, env []string) error {
 // startError turns the errno of a failed execve into a *CommandError.
 func startError(name string, err error) error {
 	switch {
+	case errors.Is(err, syscall.E2BIG):
+		return &InvalidError{Problems: []string{fmt.Sprintf(
+			"%s cannot start: its arguments and environment are larger than the system allows; mount large secrets as files instead", name)}}
 	case errors.Is(err, syscall.ENOENT):
 		// The file vanished, or its interpreter (#!) does not exist.
 		return &CommandError{Name: name, Err: fmt.Errorf("%w (or its interpreter is missing)", ErrNotFound)}

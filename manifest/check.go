@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -122,7 +123,7 @@ func (e *UnsetError) Error() string {
 	}
 	for _, k := range e.Keys {
 		b.WriteString("\n  ")
-		b.WriteString(k.Key)
+		b.WriteString(DisplayKey(k.Key))
 		if k.Description != "" {
 			b.WriteString(" (")
 			b.WriteString(k.Description)
@@ -136,6 +137,16 @@ func (e *UnsetError) Error() string {
 		}
 	}
 	return b.String()
+}
+
+// DisplayKey returns a key as messages show it: as it is when it is a
+// portable name, else quoted, so that a key from a store holding a
+// newline or a terminal escape cannot forge or garble output.
+func DisplayKey(key string) string {
+	if Portable(key) {
+		return key
+	}
+	return strconv.Quote(key)
 }
 
 // Missing returns the unset keys that no source registered.

@@ -113,6 +113,11 @@ func ParseKey(s string) (Key, error) {
 	if name == "" {
 		return Key{}, fmt.Errorf("empty key")
 	}
+	if before, _, ok := strings.Cut(name, "="); ok {
+		// A line from a .env file: what follows '=' is a value, which must
+		// not reach the message.
+		return Key{}, fmt.Errorf("%q followed by '=': a manifest lists key names, never KEY=value", strings.TrimSpace(before))
+	}
 	if !Portable(name) {
 		return Key{}, fmt.Errorf("key %q is not a portable name (letters, digits and _, not starting with a digit)", name)
 	}

@@ -169,3 +169,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseNeverQuotesValues(t *testing.T) {
+	for _, line := range []string{
+		"OPENAI_API_KEY=sk-canary-from-dotenv",
+		"export STRIPE_KEY=sk_live_canary",
+		"A = canary",
+		"DB_URL=postgres://u:canary@h/db",
+	} {
+		_, err := Parse(strings.NewReader(line), "m")
+		if err == nil {
+			t.Errorf("Parse(%q): no error", line)
+			continue
+		}
+		if strings.Contains(err.Error(), "canary") {
+			t.Errorf("Parse(%q) error quotes the value: %v", line, err)
+		}
+		if _, err := ParseKey(line); err == nil || strings.Contains(err.Error(), "canary") {
+			t.Errorf("ParseKey(%q) = %v; want an error without the value", line, err)
+		}
+	}
+}
