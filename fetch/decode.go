@@ -42,9 +42,10 @@ func decodeSized(r io.Reader, source string, size int64) ([]Secret, error) {
 		n = maxBuffer
 	}
 	plainOnce.Do(fillPlain)
-	d := &decoder{r: r, source: source, buf: make([]byte, n)}
+	d := &decoder{r: r, source: source, buf: make([]byte, n), guess: minGuess}
 	if size > 0 {
 		d.arena.Grow(int(min(size, MaxSize)))
+		d.guess = max(int(min(size, MaxSize)/bytesPerSecret), minGuess)
 	}
 	return d.decode()
 }
@@ -55,6 +56,15 @@ const (
 	minBuffer     = 512
 	defaultBuffer = 4 << 10
 	maxBuffer     = 64 << 10
+)
+
+// The entries of a decoder are allocated once for guess secrets, the
+// input's size over bytesPerSecret, rather than grown by doubling: each
+// step of that is an object of a new size class, whose first use costs a
+// fresh span and a page fault, a few microseconds each on a cold start.
+const (
+	minGuess       = 16
+	bytesPerSecret = 40 // a flat member of a short key and value; an item is longer
 )
 
 // maxItemDepth is how deep values may nest inside an item of the
@@ -78,6 +88,15 @@ type decoder struct {
 	scratch []byte // a member name being matched
 	flat    []entry
 	items   []entry // the envelope's
+	guess   int     // how many secrets the input may hold
+}
+
+// add appends e to list, allocating it for d.guess entries first.
+func (d *decoder) add(list []entry, e entry) []entry {
+	if list == nil {
+		list = make([]entry, 0, d.guess)
+	}
+	return append(list, e)
 }
 
 // An entry is one secret as spans of the arena.
@@ -179,7 +198,7 @@ func (d *decoder) decode() ([]Secret, error) {
 				if err := d.str(toArena); err != nil {
 					return nil, err
 				}
-				d.flat = append(d.flat, entry{key: key, value: d.since(valueStart)})
+				d.flat = d.add(d.flat, entry{key: key, value: d.since(valueStart)})
 			default:
 				if badShape == nil {
 					badShape = errorf(Protocol, d.source, "member %q: want a string value, got %s",
@@ -383,7 +402,7 @@ func (d *decoder) item(i int) error {
 	if !hasKey {
 		return errorf(Protocol, d.source, "secrets[%d]: no key", i)
 	}
-	d.items = append(d.items, e)
+	d.items = d.add(d.items, e)
 	return nil
 }
 

@@ -49,13 +49,17 @@ func Parse(r io.Reader, name string) (*Manifest, error) {
 	type entry struct {
 		line, start, mid, end int32 // text is [start:mid], origin [mid:end]
 	}
+	// Sized for a manifest of a few dozen keys, so that one allocation of
+	// each serves it: every growth step would be an object of a new size
+	// class, whose first use costs a fresh span and a page fault.
 	var (
 		b       strings.Builder
-		entries []entry
+		entries = make([]entry, 0, 32)
 		num     [20]byte
 	)
+	b.Grow(1024)
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	sc.Buffer(make([]byte, 0, 1024), 1<<20)
 	for line := 1; sc.Scan(); line++ {
 		text := sc.Bytes()
 		if line == 1 {
