@@ -11,9 +11,10 @@
 #   url-N              secretexec --url http://127.0.0.1:PORT/N/secrets
 #
 # for N = 100 and 10,000. It prints the medians and the ratio of each
-# secretexec case to its floor, then the stripped binary's size, the peak RSS,
-# and the herd benchmark (bench/herd). Timing here is information, never a
-# pass or fail: the script exits 0 whatever the numbers are.
+# secretexec case to its floor, an interleaved cross-check of those ratios
+# (bench/interleave), the stripped binary's size, the peak RSS, and the herd
+# benchmark (bench/herd). Timing here is information, never a pass or fail:
+# the script exits 0 whatever the numbers are.
 #
 # Usage: bench/startup.sh [-runs N] [-warmup N] [-rounds N] [-no-herd]
 #
@@ -60,7 +61,7 @@ trap 'exit 130' INT TERM
 export CGO_ENABLED=0
 build() { go build -trimpath -ldflags='-s -w' -o "$work/$1" "$2"; }
 build secretexec .
-for p in floor-exec floor-linked floor-fetch server herd; do
+for p in floor-exec floor-linked floor-fetch server herd interleave; do
 	build "$p" "./bench/$p"
 done
 
@@ -154,6 +155,20 @@ if [ "$rounds" -gt 1 ]; then
 	done
 	echo
 fi
+# hyperfine runs each command's runs back to back, so a change of load
+# between two blocks shows in their ratio. bench/interleave runs one of each
+# in turn, in a random order every round: a cross-check of the ratios.
+echo "cross-check, interleaved ($runs rounds; 10,000 secrets: $(( (runs + 2) / 3 )))":
+il="$work/interleave -n $runs -w $warmup"
+$il floor-linked="$work/floor-linked" /bin/true ';;' file-10=$file_case | sed 's/^/  /'
+if [ $http = 1 ]; then
+	$il floor-fetch-100="$work/floor-fetch" "$base/100/secrets" /bin/true \
+		';;' url-100="$se" --url "$base/100/secrets" -- /bin/true | sed 's/^/  /'
+	$work/interleave -n $(( (runs + 2) / 3 )) -w 5 floor-fetch-10000="$work/floor-fetch" "$base/10000/secrets" /bin/true \
+		';;' url-10000="$se" --url "$base/10000/secrets" -- /bin/true | sed 's/^/  /'
+fi
+echo
+
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) after the run"
 echo
 
