@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/secretexec/secretexec/internal/redact"
 	"github.com/secretexec/secretexec/manifest"
 )
@@ -46,28 +45,28 @@ type config struct {
 	Command []string
 }
 
-// envSettings are secretexec's own variables, read with envconfig. A nil
-// field is a variable that is not set.
+// envSettings are secretexec's own variables. A nil field is a variable
+// that is not set.
 type envSettings struct {
-	From      []string       `envconfig:"FROM"`
-	URL       *string        `envconfig:"URL"`
-	App       *string        `envconfig:"APP"`
-	Manifest  *string        `envconfig:"MANIFEST"`
-	Require   []string       `envconfig:"REQUIRE"`
-	Timeout   *time.Duration `envconfig:"TIMEOUT"`
-	Retries   *int           `envconfig:"RETRIES"`
-	Override  *bool          `envconfig:"OVERRIDE"`
-	Init      *bool          `envconfig:"INIT"`
-	LogLevel  *string        `envconfig:"LOG_LEVEL"`
-	LogFormat *string        `envconfig:"LOG_FORMAT"`
-	Quiet     *bool          `envconfig:"QUIET"`
+	From      []string // SECRETEXEC_FROM, a comma list
+	URL       *string  // SECRETEXEC_URL
+	App       *string  // SECRETEXEC_APP
+	Manifest  *string  // SECRETEXEC_MANIFEST
+	Require   []string // SECRETEXEC_REQUIRE, a comma list
+	Timeout   *time.Duration
+	Retries   *int
+	Override  *bool
+	Init      *bool
+	LogLevel  *string
+	LogFormat *string
+	Quiet     *bool
 }
 
 // fusebaseSettings are the variables secretexec shares with the Fusebase CLI.
 type fusebaseSettings struct {
-	APIKey *string `envconfig:"FUSEBASE_API_KEY"`
-	APIURL *string `envconfig:"FUSEBASE_API_URL"`
-	Env    *string `envconfig:"FUSEBASE_ENV"`
+	APIKey *string // FUSEBASE_API_KEY
+	APIURL *string // FUSEBASE_API_URL
+	Env    *string // FUSEBASE_ENV
 }
 
 // flagVariables maps each flag to the variable it overrides.
@@ -421,15 +420,78 @@ func readVariables(warn func(string)) (*envSettings, *fusebaseSettings, error) {
 			os.Unsetenv(name)
 		}
 	}
-	var env envSettings
-	if err := envconfig.Process("SECRETEXEC", &env); err != nil {
-		return nil, nil, variableError(err)
+	env := &envSettings{
+		From:      listVar("SECRETEXEC_FROM"),
+		URL:       stringVar("SECRETEXEC_URL"),
+		App:       stringVar("SECRETEXEC_APP"),
+		Manifest:  stringVar("SECRETEXEC_MANIFEST"),
+		Require:   listVar("SECRETEXEC_REQUIRE"),
+		LogLevel:  stringVar("SECRETEXEC_LOG_LEVEL"),
+		LogFormat: stringVar("SECRETEXEC_LOG_FORMAT"),
 	}
-	var fb fusebaseSettings
-	if err := envconfig.Process("", &fb); err != nil {
-		return nil, nil, variableError(err)
+	var err error
+	if env.Timeout, err = parseVar("SECRETEXEC_TIMEOUT", time.ParseDuration, "duration (such as 30s or 2m)"); err != nil {
+		return nil, nil, err
 	}
-	return &env, &fb, nil
+	if env.Retries, err = parseVar("SECRETEXEC_RETRIES", parseInt, "number"); err != nil {
+		return nil, nil, err
+	}
+	for _, b := range []struct {
+		name string
+		dst  **bool
+	}{{"SECRETEXEC_OVERRIDE", &env.Override}, {"SECRETEXEC_INIT", &env.Init}, {"SECRETEXEC_QUIET", &env.Quiet}} {
+		if *b.dst, err = parseVar(b.name, strconv.ParseBool, "boolean (true or false)"); err != nil {
+			return nil, nil, err
+		}
+	}
+	fb := &fusebaseSettings{
+		APIKey: stringVar("FUSEBASE_API_KEY"),
+		APIURL: stringVar("FUSEBASE_API_URL"),
+		Env:    stringVar("FUSEBASE_ENV"),
+	}
+	return env, fb, nil
+}
+
+// stringVar returns the named variable, or nil if it is not set.
+func stringVar(name string) *string {
+	if v, ok := os.LookupEnv(name); ok {
+		return &v
+	}
+	return nil
+}
+
+// listVar returns the named variable split at commas, or nil if it is not
+// set. A variable of blanks is an empty list.
+func listVar(name string) []string {
+	v, ok := os.LookupEnv(name)
+	switch {
+	case !ok:
+		return nil
+	case strings.TrimSpace(v) == "":
+		return []string{}
+	}
+	return strings.Split(v, ",")
+}
+
+// parseVar parses the named variable, or returns nil if it is not set. A
+// value that does not parse is a configuration error saying what it should
+// be.
+func parseVar[T any](name string, parse func(string) (T, error), what string) (*T, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return nil, nil
+	}
+	x, err := parse(v)
+	if err != nil {
+		return nil, configf("%s: %q is not a valid %s", name, v, what)
+	}
+	return &x, nil
+}
+
+// parseInt parses an int as Go writes them: 10, 0x0a, 0o12.
+func parseInt(s string) (int, error) {
+	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
+	return int(n), err
 }
 
 func known(name string) bool {
@@ -439,28 +501,6 @@ func known(name string) bool {
 		}
 	}
 	return false
-}
-
-// variableError rewrites envconfig's error, which names the Go field, in
-// terms of the variable.
-func variableError(err error) error {
-	var pe *envconfig.ParseError
-	if errors.As(err, &pe) {
-		return configf("%s: %q is not a valid %s", pe.KeyName, pe.Value, typeName(pe.TypeName))
-	}
-	return &configError{err: err}
-}
-
-func typeName(t string) string {
-	switch strings.TrimPrefix(strings.TrimPrefix(t, "*"), "time.") {
-	case "Duration":
-		return "duration (such as 30s or 2m)"
-	case "bool":
-		return "boolean (true or false)"
-	case "int":
-		return "number"
-	}
-	return t
 }
 
 // requiredKeys parses the --require or SECRETEXEC_REQUIRE entries.

@@ -2,10 +2,7 @@ module github.com/secretexec/secretexec
 
 go 1.23.0
 
-require (
-	github.com/hashicorp/go-retryablehttp v0.7.8
-	github.com/kelseyhightower/envconfig v1.4.0
-)
+require github.com/hashicorp/go-retryablehttp v0.7.8
 
 // Test dependencies.
 require (

@@ -136,7 +136,7 @@ func (c *cli) lintKeys(ctx context.Context, cfg *config, dir string, apps []lint
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := fetchAll(ctx, cfg.Timeout, sources)
+	secrets, err := c.fetch(ctx, cfg, sources)
 	if err != nil {
 		return nil, err
 	}

@@ -13,9 +13,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/secretexec/secretexec/fetch"
 	"github.com/secretexec/secretexec/inject"
@@ -44,45 +48,135 @@ func main() {
 
 // main1 runs secretexec and returns its exit code; nothing below it exits.
 func main1() int {
-	ctx, stop := interruptContext()
-	defer stop()
+	noGC()
+	intr := newInterrupts()
+	defer intr.stop()
 	c := &cli{
-		stdout:      os.Stdout,
-		stderr:      os.Stderr,
-		environ:     os.Environ(),
-		log:         logging.New(os.Stderr, "text", slog.LevelInfo),
-		stopSignals: stop,
+		stdout:       os.Stdout,
+		stderr:       os.Stderr,
+		environ:      os.Environ(),
+		log:          logging.New(os.Stderr, "text", slog.LevelInfo),
+		startSignals: func() { intr.start() },
+		armSignals:   intr.arm,
+		stopSignals:  intr.stop,
 	}
-	err := c.run(ctx, os.Args[1:])
+	c.exit = func(err error) { os.Exit(c.fail(err)) }
+	err := c.run(intr.ctx, os.Args[1:])
 	if err == nil {
 		return 0
 	}
 	return c.fail(err)
 }
 
-// interruptContext returns a context cancelled, with a *signalError as its
-// cause, by the first interrupt signal, and a func that stops listening, so
-// the command gets the default dispositions before it is exec'd.
-func interruptContext() (context.Context, func()) {
+// noGC turns the garbage collector off up to a heap of gcLimit.
+//
+// secretexec allocates what a run needs and then execs, which frees it
+// all: a collection before then is wasted, and at 10,000 secrets one cycle
+// (it starts threads for its workers) costs more than the decoding. The
+// limit, far above what a run of 10,000 secrets needs, lets the collector
+// run after all should huge sources grow the heap that far. It overrides
+// GOGC and GOMEMLIMIT, which the command inherits and is meant to read.
+// A supervisor (--init), which outlives the start, turns it back on.
+func noGC() {
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(gcLimit)
+}
+
+// gcOn turns the collector back on as the runtime starts it.
+func gcOn() {
+	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
+}
+
+// gcLimit is the heap size at which the collector runs after all.
+const gcLimit = 64 << 20
+
+// interrupts cancels a context, with a *signalError as its cause, on the
+// first interrupt signal once armed.
+//
+// Arming is dear: signal.Notify takes a round trip, per signal, to a
+// thread the runtime starts for the purpose, and signal.Reset another:
+// about 0.45 ms for the four signals, as much as a whole run from a local
+// file. So a run arms them only when it must: before it sends a request,
+// and, for local sources, only once a fetch has taken armDelay, as a FIFO
+// or a hung mount may. Until then they have their default effect. Network
+// runs start arming in the background while they read the manifest, and
+// stop gives back the dispositions without the runtime's round trips.
+type interrupts struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	mu      sync.Mutex    // arming may start on a watchdog's goroutine
+	ready   chan struct{} // closed once armed; nil until arming starts
+	stopped bool
+	done    chan struct{} // closed by stop
+	ignored []bool        // each signal's disposition before arming
+}
+
+// armDelay is how long a fetch of local sources may take before the
+// signals are armed: far more than a file or dir takes, far less than
+// anyone waits before pressing Ctrl-C.
+const armDelay = 5 * time.Millisecond
+
+func newInterrupts() *interrupts {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, interruptSignals...)
+	return &interrupts{ctx: ctx, cancel: cancel}
+}
+
+// start starts arming the signals in the background, unless that has
+// started or stopped already. It returns a channel closed once they are
+// armed, or nil after stop.
+func (i *interrupts) start() <-chan struct{} {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.ready != nil || i.stopped {
+		return i.ready
+	}
+	// An ignored signal (nohup) must stay ignored for the command; Notify
+	// forgets that, so note it first.
+	i.ignored = make([]bool, len(interruptSignals))
+	for k, sig := range interruptSignals {
+		i.ignored[k] = signal.Ignored(sig)
+	}
+	ready := make(chan struct{})
 	done := make(chan struct{})
+	i.ready, i.done = ready, done
 	go func() {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, interruptSignals...)
+		close(ready)
 		select {
 		case sig := <-ch:
-			cancel(&signalError{sig: sig.(syscall.Signal)})
+			i.cancel(&signalError{sig: sig.(syscall.Signal)})
 		case <-done:
 		}
 	}()
-	var stopped bool
-	return ctx, func() {
-		if !stopped {
-			stopped = true
-			signal.Reset(interruptSignals...)
-			close(done)
-		}
+	return ready
+}
+
+// arm arms the signals, and returns once they are.
+func (i *interrupts) arm() {
+	if ready := i.start(); ready != nil {
+		<-ready
 	}
+}
+
+// stop disarms the signals before the command starts, so that one that
+// arrives from then on has its default effect instead of being swallowed.
+// They are not armed again.
+func (i *interrupts) stop() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.stopped {
+		return
+	}
+	i.stopped = true
+	if i.ready == nil {
+		return
+	}
+	<-i.ready
+	restoreSignals(interruptSignals, i.ignored)
+	close(i.done)
 }
 
 // signalError is an interrupt that arrived before the command started.
@@ -238,6 +332,11 @@ type cli struct {
 	stdout, stderr io.Writer
 	environ        []string
 	log            *slog.Logger
-	// stopSignals stops the interrupt handling before the command starts.
-	stopSignals func()
+	// armSignals makes the interrupt signals cancel the run's context,
+	// startSignals starts that in the background, and stopSignals stops it
+	// before the command starts.
+	startSignals, armSignals, stopSignals func()
+	// exit ends the run from elsewhere than main1, reporting err: only for
+	// a fetch stuck in a call that nothing can cancel.
+	exit func(err error)
 }

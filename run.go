@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/secretexec/secretexec/fetch"
@@ -68,7 +69,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	c.log.Info(fmt.Sprintf("%s from %s in %s; running %s",
+	logging.Print(ctx, c.log, slog.LevelInfo, fmt.Sprintf("%s from %s in %s; running %s",
 		plural(len(p.secrets), "secret"), strings.Join(p.sources, ", "),
 		roundDuration(time.Since(start)), quoteCommand(cfg.Command)))
 	if cfg.Init {
@@ -89,6 +90,7 @@ func (c *cli) supervise(ctx context.Context, path string, argv, env []string) er
 	if err := context.Cause(ctx); err != nil {
 		return err // interrupted between the fetch and the start
 	}
+	gcOn() // the supervisor lives as long as the command
 	code, err := inject.Supervise(path, argv, env, c.log)
 	if err != nil {
 		return err
@@ -156,6 +158,9 @@ type prepared struct {
 // assembles the command's environment. Every validation problem is
 // reported at once, in one error.
 func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
+	if remote(cfg) {
+		c.startSignals() // in the background, while the manifest is read
+	}
 	m, err := c.loadManifest(cfg)
 	if err != nil {
 		return nil, err
@@ -175,7 +180,7 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	for i, src := range sources {
 		counted[i] = &countingSource{Source: src}
 	}
-	secrets, err := fetchAll(ctx, cfg.Timeout, counted)
+	secrets, err := c.fetch(ctx, cfg, counted)
 	if err != nil {
 		return nil, err
 	}
@@ -185,15 +190,19 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 		}
 	}
 
+	verbose := c.log.Enabled(ctx, slog.LevelDebug)
 	values := make([]manifest.Value, len(secrets))
 	for i, s := range secrets {
 		values[i] = manifest.Value{Key: s.Key, Empty: s.Value == "", Description: s.Description, Source: s.Source}
-		c.log.Debug("fetched", "key", s.Key, "source", s.Source, "empty", s.Value == "")
+		if verbose {
+			c.log.Debug("fetched", "key", s.Key, "source", s.Source, "empty", s.Value == "")
+		}
 	}
 	p.report = manifest.Check(m, values)
 	unsetErr := p.report.Err()
 
 	pass := make([]inject.Secret, 0, len(secrets))
+	p.secrets = secrets[:0] // filtered in place: the merged slice is ours
 	for _, s := range secrets {
 		if s.Value != "" {
 			pass = append(pass, inject.Secret{Key: s.Key, Value: s.Value})
@@ -218,6 +227,28 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	return p, nil
 }
 
+// remote reports whether any source of cfg sends a request, rather than
+// read local files.
+func remote(cfg *config) bool {
+	for _, spec := range cfg.From {
+		if !strings.HasPrefix(spec, "file:") && !strings.HasPrefix(spec, "dir:") {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch fetches the sources with fetchAll. An interrupt must cancel a
+// request, so the signals are armed before one is sent; local sources arm
+// them only if they turn out slow (see interrupts).
+func (c *cli) fetch(ctx context.Context, cfg *config, sources []fetch.Source) ([]fetch.Secret, error) {
+	if remote(cfg) {
+		c.armSignals()
+		return fetchAll(ctx, cfg.Timeout, sources, nil, c.exit)
+	}
+	return fetchAll(ctx, cfg.Timeout, sources, c.armSignals, c.exit)
+}
+
 // countingSource counts what a source returned, to warn of an empty one:
 // an empty mount or file is more often a mistake than an intent.
 type countingSource struct {
@@ -231,43 +262,84 @@ func (s *countingSource) Fetch(ctx context.Context) ([]fetch.Secret, error) {
 	return secrets, err
 }
 
-// fetchGrace is how long fetchAll waits, once the deadline has passed or an
-// interrupt arrived, for the sources to return their own, more precise error.
+// fetchGrace is how long a stuck fetch gets, once the deadline has passed,
+// to return its own, more precise error.
 const fetchGrace = 200 * time.Millisecond
 
-// fetchAll fetches every source within timeout. It returns when the time is
-// up or an interrupt arrives even if a source is stuck in a call that no
-// context can cancel, such as opening a FIFO that nobody writes.
-func fetchAll(ctx context.Context, timeout time.Duration, sources []fetch.Source) ([]fetch.Secret, error) {
-	fetchCtx, cancel := context.WithTimeoutCause(ctx, timeout,
-		fmt.Errorf("fetching took longer than the %s timeout", timeout))
+// fetchAll fetches every source within timeout, on the calling goroutine:
+// a fetch on a goroutine of its own cost a handoff between threads, some
+// 60 µs. A source can be stuck in a call that no context cancels, such as
+// opening a FIFO that nobody writes, so a fetch that takes armDelay gets a
+// watchdog: it calls arm, if not nil, and should the time run out or an
+// interrupt arrive while the fetch is still stuck, it ends the run itself
+// through exit.
+func fetchAll(ctx context.Context, timeout time.Duration, sources []fetch.Source, arm func(), exit func(error)) ([]fetch.Secret, error) {
+	fetchCtx, cancel := context.WithTimeoutCause(ctx, timeout, timeoutError(timeout))
 	defer cancel()
-	type result struct {
-		secrets []fetch.Secret
-		err     error
-	}
-	done := make(chan result, 1)
-	go func() {
-		secrets, err := fetch.All(fetchCtx, sources)
-		done <- result{secrets, err}
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-fetchCtx.Done():
-		if cause := context.Cause(ctx); cause != nil {
-			return nil, cause // interrupted: do not wait for the sources
-		}
-		select {
-		case r = <-done:
-		case <-time.After(fetchGrace):
-			r.err = &fetch.Error{Kind: fetch.Unavailable, Source: "fetch", Err: context.Cause(fetchCtx)}
-		}
-	}
+	w := &watchdog{returned: make(chan struct{})}
+	timer := time.AfterFunc(armDelay, func() { w.watch(ctx, fetchCtx, arm, exit) })
+	secrets, err := fetch.All(fetchCtx, sources)
+	timer.Stop()
+	w.finish()
 	if cause := context.Cause(ctx); cause != nil {
 		return nil, cause // an interrupt wins over the error it caused
 	}
-	return r.secrets, r.err
+	return secrets, err
+}
+
+// timeoutError is the cause of a fetch that ran out of time. It formats
+// its message only when asked: fmt.Errorf, on a run's first use of fmt,
+// cost some 12 µs every run to say something that is rarely read.
+type timeoutError time.Duration
+
+func (t timeoutError) Error() string {
+	return "fetching took longer than the " + time.Duration(t).String() + " timeout"
+}
+
+// A watchdog ends a run whose fetch is stuck.
+type watchdog struct {
+	mu       sync.Mutex // held for good once the watchdog ends the run
+	returned chan struct{}
+}
+
+// finish tells the watchdog that the fetch returned. Should the watchdog be
+// ending the run, it never returns.
+func (w *watchdog) finish() {
+	w.mu.Lock()
+	close(w.returned)
+	w.mu.Unlock()
+}
+
+func (w *watchdog) watch(ctx, fetchCtx context.Context, arm func(), exit func(error)) {
+	if arm != nil {
+		arm()
+	}
+	select {
+	case <-w.returned:
+		return
+	case <-fetchCtx.Done():
+	}
+	if context.Cause(ctx) == nil {
+		// The time is up, and not because of an interrupt: give the
+		// sources a moment to say why.
+		select {
+		case <-w.returned:
+			return
+		case <-time.After(fetchGrace):
+		}
+	}
+	w.mu.Lock()
+	select {
+	case <-w.returned:
+		w.mu.Unlock()
+		return
+	default:
+	}
+	err := context.Cause(ctx) // an interrupt
+	if err == nil {
+		err = &fetch.Error{Kind: fetch.Unavailable, Source: "fetch", Err: context.Cause(fetchCtx)}
+	}
+	exit(err)
 }
 
 // stripped reports whether an inherited variable must not reach the command:

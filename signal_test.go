@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -84,5 +88,53 @@ func TestTimeoutStuckSource(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "longer than the 500ms timeout") {
 		t.Errorf("output = %q; want it to name the timeout", out)
+	}
+}
+
+// TestCommandDispositions checks that the command starts with the signal
+// dispositions secretexec was given, whether it armed the interrupt signals
+// (a network source) or not (a file): a signal its parent ignored, as nohup
+// does SIGHUP, stays ignored, and the others are not.
+func TestCommandDispositions(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	bin := buildSecretexec(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"A":"1"}`)
+	}))
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "secrets.json")
+	if err := os.WriteFile(file, []byte(`{"A":"1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, from := range map[string]string{"network": srv.URL, "file": "file:" + file} {
+		t.Run(name, func(t *testing.T) {
+			// The shell ignores SIGHUP and execs secretexec, which execs cat.
+			cmd := exec.Command("sh", "-c", `trap "" HUP; exec "$@"`, "sh",
+				bin, "--from", from, "--", "cat", "/proc/self/status")
+			cmd.Env = append(os.Environ(), "FUSEBASE_API_KEY=k")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			masks := map[string]uint64{}
+			for _, line := range strings.Split(string(out), "\n") {
+				name, value, ok := strings.Cut(line, ":")
+				if ok && strings.HasPrefix(name, "Sig") {
+					v, _ := strconv.ParseUint(strings.TrimSpace(value), 16, 64)
+					masks[name] = v
+				}
+			}
+			bit := func(s syscall.Signal) uint64 { return 1 << (s - 1) }
+			if masks["SigIgn"]&bit(syscall.SIGHUP) == 0 {
+				t.Errorf("SIGHUP is not ignored (SigIgn %x)", masks["SigIgn"])
+			}
+			for _, s := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT} {
+				if masks["SigIgn"]&bit(s) != 0 || masks["SigBlk"]&bit(s) != 0 {
+					t.Errorf("%v is ignored or blocked (SigIgn %x, SigBlk %x)", s, masks["SigIgn"], masks["SigBlk"])
+				}
+			}
+		})
 	}
 }

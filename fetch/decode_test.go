@@ -1,13 +1,17 @@
 package fetch
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func TestDecode(t *testing.T) {
@@ -41,10 +45,45 @@ func TestDecode(t *testing.T) {
 		{"two objects", `{"A":"1"}{"B":"2"}`, nil, Protocol},
 		{"empty input", ``, nil, Protocol},
 		{"html", `<html>502</html>`, nil, Protocol},
+		{"bom", "\ufeff{}", nil, Protocol},
+		{"escapes", `{"A":"\"\\\/\b\f\n\r\t"}`, []Secret{{Key: "A", Value: "\"\\/\b\f\n\r\t"}}, 0},
+		{"escaped key", `{"\u0041":"1"}`, []Secret{{Key: "A", Value: "1"}}, 0},
+		{"surrogate pair", `{"A":"\ud83d\ude00"}`, []Secret{{Key: "A", Value: "😀"}}, 0},
+		{"lone high surrogate", `{"A":"\ud83dx"}`, []Secret{{Key: "A", Value: "\ufffdx"}}, 0},
+		{"lone low surrogate", `{"A":"\ude00"}`, []Secret{{Key: "A", Value: "\ufffd"}}, 0},
+		{"high then escape", `{"A":"\ud83d\u0041"}`, []Secret{{Key: "A", Value: "\ufffdA"}}, 0},
+		{"invalid UTF-8", "{\"A\":\"a\xffb\xe2\x82\"}", []Secret{{Key: "A", Value: "a\ufffdb\ufffd\ufffd"}}, 0},
+		{"multi-byte UTF-8", `{"ключ":"значение"}`, []Secret{{Key: "ключ", Value: "значение"}}, 0},
+		{"envelope names ignore case", `{"secrets":[{"KEY":"A","Value":"1","DESCRIPTION":"d"}]}`, []Secret{{Key: "A", Value: "1", Description: "d"}}, 0},
+		{"envelope escaped name", `{"secr\u0065ts":[{"k\u0065y":"A"}]}`, []Secret{{Key: "A"}}, 0},
+		{"envelope last member wins", `{"secrets":[{"key":"A","value":"1","value":null,"description":"d","description":null}]}`, []Secret{{Key: "A", Description: "d"}}, 0},
+		{"envelope key null", `{"secrets":[{"key":"A","key":null}]}`, nil, Protocol},
+		{"envelope null item", `{"secrets":[null]}`, nil, Protocol},
+		{"envelope other members", `{"secrets":[{"key":"A","created":{"at":[1,2.5e-3,true,false,null,"x"]},"value":"1"}]}`, []Secret{{Key: "A", Value: "1"}}, 0},
+		{"envelope duplicates kept", `{"secrets":[{"key":"A","value":"1"},{"key":"A","value":"2"}]}`, []Secret{{Key: "A", Value: "1"}, {Key: "A", Value: "2"}}, 0},
+		{"second secrets is metadata", `{"secrets":[{"key":"A"}],"secrets":"x"}`, []Secret{{Key: "A"}}, 0},
+		{"flat before envelope dropped", `{"B":"2","secrets":[{"key":"A"}]}`, []Secret{{Key: "A"}}, 0},
+		{"bad shape before envelope", `{"B":2,"secrets":[]}`, nil, 0},
+		{"huge number in metadata", `{"total":1e999,"secrets":[]}`, nil, 0},
+		{"bad number", `{"total":01,"secrets":[]}`, nil, Protocol},
+		{"bad literal", `{"secrets":[],"next":nul}`, nil, Protocol},
+		{"control character", "{\"A\":\"a\tb\"}", nil, Protocol},
+		{"bad escape", `{"A":"\x"}`, nil, Protocol},
+		{"bad hex", `{"A":"\u12g4"}`, nil, Protocol},
+		{"bad hex after high surrogate", `{"A":"\ud83d\u12g4"}`, nil, Protocol},
+		{"trailing comma", `{"A":"1",}`, nil, Protocol},
+		{"missing colon", `{"A" "1"}`, nil, Protocol},
+		{"truncated envelope", `{"secrets":[{"key":"A"`, nil, Protocol},
+		{"truncated escape", `{"A":"\u00`, nil, Protocol},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Decode(strings.NewReader(tt.in), "src")
+			// A byte at a time, every value crosses a buffer boundary.
+			got1, err1 := Decode(iotest.OneByteReader(strings.NewReader(tt.in)), "src")
+			if !reflect.DeepEqual(got, got1) || (err == nil) != (err1 == nil) {
+				t.Errorf("a byte at a time: %+v, %v; want %+v, %v", got1, err1, got, err)
+			}
 			if tt.kind != 0 {
 				var fe *Error
 				if !errors.As(err, &fe) || fe.Kind != tt.kind {
@@ -93,6 +132,52 @@ func TestDecodeErrorsQuoteNothing(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "canary") || strings.Contains(err.Error(), "31415") {
 			t.Errorf("Decode(%q) error quotes the input: %v", in, err)
+		}
+	}
+}
+
+func TestDecodeReadErrors(t *testing.T) {
+	const doc = `{"secrets":[{"key":"A","value":"1"}]}`
+	tests := []struct {
+		name string
+		r    io.Reader
+		kind Kind
+	}{
+		{"error with the last data", iotest.DataErrReader(strings.NewReader(doc)), 0},
+		{"timeout midway", io.MultiReader(strings.NewReader(doc[:20]), iotest.ErrReader(iotest.ErrTimeout)), Unavailable},
+		{"cut short", io.MultiReader(strings.NewReader(doc[:20]), iotest.ErrReader(io.ErrUnexpectedEOF)), Protocol},
+		{"error after the end", io.MultiReader(strings.NewReader(doc), iotest.ErrReader(iotest.ErrTimeout)), Unavailable},
+		{"too big", limitReader(strings.NewReader(doc), 20), Protocol},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode(tt.r, "src")
+			if tt.kind == 0 {
+				if err != nil || len(got) != 1 {
+					t.Fatalf("Decode = %+v, %v; want one secret", got, err)
+				}
+				return
+			}
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Kind != tt.kind {
+				t.Fatalf("Decode error = %v; want kind %d", err, tt.kind)
+			}
+		})
+	}
+}
+
+// TestDecodeLarge decodes documents larger than the buffer, of known and
+// unknown size, in both shapes.
+func TestDecodeLarge(t *testing.T) {
+	for _, doc := range [][]byte{envelopeDoc(5000), flatDoc(5000)} {
+		for _, size := range []int64{0, int64(len(doc)), 100} {
+			got, err := decodeSized(bytes.NewReader(doc), "src", size)
+			if err != nil || len(got) != 5000 {
+				t.Fatalf("size %d: %d secrets, %v", size, len(got), err)
+			}
+			if got[4321].Key != "SECRET_04321" || got[4321].Value != fmt.Sprintf("v%08x-%030x", 4321, 4321*7919) {
+				t.Fatalf("size %d: secret 4321 = %+v", size, got[4321])
+			}
 		}
 	}
 }
@@ -162,6 +247,42 @@ func FuzzDecode(f *testing.F) {
 		for _, s := range secrets {
 			if s.Source != "src" {
 				t.Fatalf("secret without its source: %+v", s)
+			}
+		}
+	})
+}
+
+// FuzzDecodeReference holds Decode to referenceDecode, the plain decoder
+// built on encoding/json that it replaced: the same secrets, or an error
+// of the same kind, for any input, read whole or a byte at a time.
+func FuzzDecodeReference(f *testing.F) {
+	for _, s := range []string{
+		`{"A":"1"}`, `{}`, `{"secrets":[]}`, `{"secrets":[{"key":"A","value":"v","description":"d"}]}`,
+		`{"secrets":[{"key":"A","value":null}],"total":1}`, `{"secrets":"x"}`, `[1]`, `{"A":1}`,
+		`{"A":"\ud83d\ude00\ud800\u0041\udc00"}`, "{\"A\":\"\xff\xe2\x82\xed\xa0\x80\"}",
+		`{"secrets":[{"KEY":"A","vAlUe":"1","description":null,"x":[{"y":[]}]}],"next":{"a":[-0.5e+3]}}`,
+		`{"secrets":[{"key":"A","key":null}]}`, `{"secrets":[null]}`, `{"B":2,"secrets":[]}`,
+		`{"secrets":1,"secrets":[{"key":"A"}]}`, `{"total":1e999,"secrets":[]}`, `{"A":"1"} `, `{"A":"1"} x`,
+		`{"secrets":[{"key":"\u212aey"}]}`, `{"secrets":[{"\u212aey":"A"}]}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		want, wantErr := referenceDecode(strings.NewReader(in), "src")
+		for _, r := range []io.Reader{strings.NewReader(in), iotest.OneByteReader(strings.NewReader(in))} {
+			got, err := Decode(r, "src")
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("Decode(%q) error = %v; reference error = %v", in, err, wantErr)
+			}
+			if err != nil {
+				var fe, wfe *Error
+				if !errors.As(err, &fe) || !errors.As(wantErr, &wfe) || fe.Kind != wfe.Kind {
+					t.Fatalf("Decode(%q) error = %v; reference error = %v", in, err, wantErr)
+				}
+				continue
+			}
+			if len(got) != len(want) || len(got) > 0 && !reflect.DeepEqual(got, want) {
+				t.Fatalf("Decode(%q) = %+v; reference = %+v", in, got, want)
 			}
 		}
 	})

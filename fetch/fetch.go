@@ -29,7 +29,8 @@ type Source interface {
 	// Name identifies the source in messages, for example "file:secrets.json".
 	// It never holds a credential.
 	Name() string
-	// Fetch returns the source's secrets in the order the source holds them.
+	// Fetch returns the source's secrets in the order the source holds them,
+	// in a slice the caller then owns.
 	Fetch(ctx context.Context) ([]Secret, error)
 }
 
@@ -69,8 +70,10 @@ func errorf(kind Kind, source, format string, args ...any) *Error {
 // in which their keys first appeared. It stops at the first failing source,
 // since a partial set must never reach the command.
 func All(ctx context.Context, sources []Source) ([]Secret, error) {
-	var merged []Secret
-	index := make(map[string]int)
+	var (
+		merged []Secret
+		index  map[string]int
+	)
 	for _, src := range sources {
 		if err := context.Cause(ctx); err != nil {
 			return nil, err
@@ -83,8 +86,11 @@ func All(ctx context.Context, sources []Source) ([]Secret, error) {
 			}
 			return nil, err
 		}
-		if merged == nil {
-			merged = make([]Secret, 0, len(secrets))
+		if index == nil {
+			// The first source's secrets are merged in place: a run
+			// usually has one source, and then no copy is made.
+			index = make(map[string]int, len(secrets))
+			merged = secrets[:0]
 		}
 		for _, s := range secrets {
 			if i, ok := index[s.Key]; ok {
@@ -94,6 +100,9 @@ func All(ctx context.Context, sources []Source) ([]Secret, error) {
 			index[s.Key] = len(merged)
 			merged = append(merged, s)
 		}
+	}
+	if len(merged) == 0 {
+		return nil, nil
 	}
 	return merged, nil
 }

@@ -22,12 +22,15 @@ func (f *File) Fetch(ctx context.Context) ([]Secret, error) {
 		return nil, openError(f.Name(), err)
 	}
 	defer fh.Close()
+	var size int64 // unknown, as for a pipe
 	if fi, err := fh.Stat(); err == nil && fi.IsDir() {
 		return nil, errorf(Config, f.Name(), "is a directory (use dir:%s for one file per key)", f.Path)
-	} else if err == nil && fi.Mode().IsRegular() && fi.Size() > MaxSize {
-		return nil, &Error{Kind: Protocol, Source: f.Name(), Err: &TooBigError{Limit: MaxSize}}
+	} else if err == nil && fi.Mode().IsRegular() {
+		if size = fi.Size(); size > MaxSize {
+			return nil, &Error{Kind: Protocol, Source: f.Name(), Err: &TooBigError{Limit: MaxSize}}
+		}
 	}
-	return Decode(limitReader(fh, MaxSize), f.Name())
+	return decodeSized(limitReader(fh, MaxSize), f.Name(), size)
 }
 
 // openError reports a file or directory that cannot be read as a

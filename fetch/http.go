@@ -318,7 +318,9 @@ func (f *attempt) read(resp *http.Response) error {
 	if resp.ContentLength > MaxSize {
 		return &Error{Kind: Protocol, Source: h.Name(), Err: &TooBigError{Limit: MaxSize}}
 	}
-	secrets, err := Decode(limitReader(resp.Body, MaxSize), h.Name())
+	// The body is decoded as it arrives; its length, when the server sent
+	// one, sizes the decoder's buffers.
+	secrets, err := decodeSized(limitReader(resp.Body, MaxSize), h.Name(), resp.ContentLength)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Kind == Unavailable {

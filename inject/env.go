@@ -3,7 +3,7 @@ package inject
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/secretexec/secretexec/manifest"
@@ -58,72 +58,79 @@ const maxVariable = 128 << 10
 // (less those a secret replaced), then the secrets sorted by key.
 func Environ(inherited []string, secrets []Secret, opts Options) (*Result, error) {
 	var problems []string
-	bySecret := make(map[string]bool, len(secrets))
 	for i, s := range secrets {
 		switch {
 		case s.Key == "":
 			problems = append(problems, fmt.Sprintf("secret #%d has an empty key", i+1))
-			continue
-		case strings.ContainsRune(s.Key, 0):
+		case strings.IndexByte(s.Key, 0) >= 0:
 			problems = append(problems, fmt.Sprintf("the key of secret #%d holds a NUL byte", i+1))
-			continue
-		case strings.ContainsRune(s.Key, '='):
+		case strings.IndexByte(s.Key, '=') >= 0:
 			problems = append(problems, fmt.Sprintf("key %s holds '='", manifest.DisplayKey(s.Key)))
-			continue
-		case strings.ContainsRune(s.Value, 0):
+		case strings.IndexByte(s.Value, 0) >= 0:
 			problems = append(problems, fmt.Sprintf("the value of %s holds a NUL byte", manifest.DisplayKey(s.Key)))
-			continue
 		case len(s.Key)+1+len(s.Value) >= maxVariable:
 			problems = append(problems, fmt.Sprintf("%s is longer than the 128 KiB one variable may hold; mount it as a file instead", manifest.DisplayKey(s.Key)))
-			continue
 		}
-		bySecret[s.Key] = true
 	}
 	if len(problems) > 0 {
 		return nil, &InvalidError{Problems: problems}
 	}
 
-	r := &Result{Env: make([]string, 0, len(inherited)+len(secrets))}
-	kept := make(map[string]bool) // inherited names that win over a secret
+	// The maps hold inherited names, a few dozen, not the secrets, which
+	// may be thousands.
+	keep := func(name string) bool { return opts.Strip == nil || !opts.Strip(name) }
+	names := make(map[string]bool, len(inherited))
 	for _, kv := range inherited {
-		name, _, _ := strings.Cut(kv, "=")
-		if opts.Strip != nil && opts.Strip(name) {
-			continue
+		if name, _, _ := strings.Cut(kv, "="); keep(name) {
+			names[name] = true
 		}
-		if bySecret[name] {
-			r.Overridden = append(r.Overridden, name)
-			if !opts.NoOverride {
-				continue
+	}
+	var shared map[string]bool // inherited names a secret also has
+	for _, s := range secrets {
+		if names[s.Key] {
+			if shared == nil {
+				shared = make(map[string]bool)
 			}
-			kept[name] = true
+			shared[s.Key] = true
 		}
-		r.Env = append(r.Env, kv)
+	}
+
+	r := &Result{Env: make([]string, 0, len(inherited)+len(secrets))}
+	for name := range shared {
+		r.Overridden = append(r.Overridden, name)
+	}
+	slices.Sort(r.Overridden)
+	for _, kv := range inherited {
+		if name, _, _ := strings.Cut(kv, "="); keep(name) && (opts.NoOverride || !shared[name]) {
+			r.Env = append(r.Env, kv)
+		}
 	}
 
 	sorted := make([]Secret, 0, len(secrets))
+	size := 0
 	for _, s := range secrets {
-		if !kept[s.Key] {
+		if !opts.NoOverride || !shared[s.Key] {
 			sorted = append(sorted, s)
+			size += len(s.Key) + 1 + len(s.Value)
 		}
 	}
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Key < sorted[j].Key })
+	slices.SortFunc(sorted, func(a, b Secret) int { return strings.Compare(a.Key, b.Key) })
+	// Every KEY=value is cut from one string.
+	var b strings.Builder
+	b.Grow(size)
 	for _, s := range sorted {
-		r.Env = append(r.Env, s.Key+"="+s.Value)
+		b.WriteString(s.Key)
+		b.WriteByte('=')
+		b.WriteString(s.Value)
+	}
+	all := b.String()
+	for _, s := range sorted {
+		n := len(s.Key) + 1 + len(s.Value)
+		r.Env = append(r.Env, all[:n])
+		all = all[n:]
 		if !manifest.Portable(s.Key) {
 			r.NonPortable = append(r.NonPortable, s.Key)
 		}
 	}
-	sort.Strings(r.Overridden)
-	r.Overridden = dedup(r.Overridden)
 	return r, nil
-}
-
-func dedup(s []string) []string {
-	out := s[:0]
-	for i, v := range s {
-		if i == 0 || v != s[i-1] {
-			out = append(out, v)
-		}
-	}
-	return out
 }

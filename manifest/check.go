@@ -2,7 +2,7 @@ package manifest
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -62,43 +62,36 @@ type Report struct {
 
 // Check compares fetched secrets with the manifest m, which may be nil.
 func Check(m *Manifest, fetched []Value) *Report {
-	r := &Report{}
-	byKey := make(map[string]int, len(fetched))
-	for i, v := range fetched {
-		byKey[v.Key] = i
-	}
-	declared := make(map[string]bool)
+	var keys []Key
 	if m != nil {
-		for _, k := range m.Keys {
-			declared[k.Name] = true
-			e := Entry{Key: k.Name, Description: k.Description, Declared: true, Optional: k.Optional, Status: Missing}
-			if i, ok := byKey[k.Name]; ok {
-				v := fetched[i]
-				e.Source = v.Source
-				e.Status = Set
-				if v.Empty {
-					e.Status = Empty
-				}
-				if e.Description == "" {
-					e.Description = v.Description
-				}
-			}
-			r.Entries = append(r.Entries, e)
-		}
+		keys = m.Keys
 	}
-	var rest []Entry
+	r := &Report{Entries: make([]Entry, len(keys), len(keys)+len(fetched))}
+	// The map holds the declared keys, a handful, not the fetched ones,
+	// which may be thousands.
+	declared := make(map[string]int, len(keys))
+	for i, k := range keys {
+		declared[k.Name] = i
+		r.Entries[i] = Entry{Key: k.Name, Description: k.Description, Declared: true, Optional: k.Optional, Status: Missing}
+	}
 	for _, v := range fetched {
-		if declared[v.Key] {
+		status := Set
+		if v.Empty {
+			status = Empty
+		}
+		if i, ok := declared[v.Key]; ok {
+			e := &r.Entries[i]
+			e.Source = v.Source
+			e.Status = status
+			if keys[i].Description == "" {
+				e.Description = v.Description
+			}
 			continue
 		}
-		e := Entry{Key: v.Key, Description: v.Description, Source: v.Source, Status: Set}
-		if v.Empty {
-			e.Status = Empty
-		}
-		rest = append(rest, e)
+		r.Entries = append(r.Entries, Entry{Key: v.Key, Description: v.Description, Source: v.Source, Status: status})
 	}
-	sort.Slice(rest, func(i, j int) bool { return rest[i].Key < rest[j].Key })
-	r.Entries = append(r.Entries, rest...)
+	rest := r.Entries[len(keys):]
+	slices.SortFunc(rest, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
 	return r
 }
 
