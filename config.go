@@ -7,10 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kelseyhightower/envconfig"
 	"github.com/secretexec/secretexec/internal/redact"
 	"github.com/secretexec/secretexec/manifest"
 )
@@ -45,28 +45,28 @@ type config struct {
 	Command []string
 }
 
-// envSettings are secretexec's own variables. A nil field is a variable
-// that is not set.
+// envSettings are secretexec's own variables, read with envconfig. A nil
+// field is a variable that is not set.
 type envSettings struct {
-	From      []string // SECRETEXEC_FROM, a comma list
-	URL       *string  // SECRETEXEC_URL
-	App       *string  // SECRETEXEC_APP
-	Manifest  *string  // SECRETEXEC_MANIFEST
-	Require   []string // SECRETEXEC_REQUIRE, a comma list
-	Timeout   *time.Duration
-	Retries   *int
-	Override  *bool
-	Init      *bool
-	LogLevel  *string
-	LogFormat *string
-	Quiet     *bool
+	From      []string       `envconfig:"SECRETEXEC_FROM"`
+	URL       *string        `envconfig:"SECRETEXEC_URL"`
+	App       *string        `envconfig:"SECRETEXEC_APP"`
+	Manifest  *string        `envconfig:"SECRETEXEC_MANIFEST"`
+	Require   []string       `envconfig:"SECRETEXEC_REQUIRE"`
+	Timeout   *time.Duration `envconfig:"SECRETEXEC_TIMEOUT"`
+	Retries   *int           `envconfig:"SECRETEXEC_RETRIES"`
+	Override  *bool          `envconfig:"SECRETEXEC_OVERRIDE"`
+	Init      *bool          `envconfig:"SECRETEXEC_INIT"`
+	LogLevel  *string        `envconfig:"SECRETEXEC_LOG_LEVEL"`
+	LogFormat *string        `envconfig:"SECRETEXEC_LOG_FORMAT"`
+	Quiet     *bool          `envconfig:"SECRETEXEC_QUIET"`
 }
 
 // fusebaseSettings are the variables secretexec shares with the Fusebase CLI.
 type fusebaseSettings struct {
-	APIKey *string // FUSEBASE_API_KEY
-	APIURL *string // FUSEBASE_API_URL
-	Env    *string // FUSEBASE_ENV
+	APIKey *string `envconfig:"FUSEBASE_API_KEY"`
+	APIURL *string `envconfig:"FUSEBASE_API_URL"`
+	Env    *string `envconfig:"FUSEBASE_ENV"`
 }
 
 // flagVariables maps each flag to the variable it overrides.
@@ -402,6 +402,9 @@ func pick(flagSet bool, flagValue string, variable *string) string {
 // variable set to the empty string counts as not set, as in most tools, so
 // VAR= in a compose file or shell clears it.
 func readVariables(warn func(string)) (*envSettings, *fusebaseSettings, error) {
+	// envconfig's reflection is skipped when none of the variables it would
+	// read is set, as in most runs.
+	own, shared := false, false
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, "SECRETEXEC_") {
@@ -411,87 +414,35 @@ func readVariables(warn func(string)) (*envSettings, *fusebaseSettings, error) {
 			os.Unsetenv(name)
 			continue
 		}
-		if !known(name) {
+		if known(name) {
+			own = true
+		} else {
 			warn(fmt.Sprintf("unknown variable %s is ignored (see secretexec --help)", name))
 		}
 	}
 	for _, name := range []string{"FUSEBASE_API_KEY", "FUSEBASE_API_URL", "FUSEBASE_ENV"} {
 		if v, ok := os.LookupEnv(name); ok && v == "" {
 			os.Unsetenv(name)
+		} else if ok {
+			shared = true
 		}
 	}
-	env := &envSettings{
-		From:      listVar("SECRETEXEC_FROM"),
-		URL:       stringVar("SECRETEXEC_URL"),
-		App:       stringVar("SECRETEXEC_APP"),
-		Manifest:  stringVar("SECRETEXEC_MANIFEST"),
-		Require:   listVar("SECRETEXEC_REQUIRE"),
-		LogLevel:  stringVar("SECRETEXEC_LOG_LEVEL"),
-		LogFormat: stringVar("SECRETEXEC_LOG_FORMAT"),
-	}
-	var err error
-	if env.Timeout, err = parseVar("SECRETEXEC_TIMEOUT", time.ParseDuration, "duration (such as 30s or 2m)"); err != nil {
-		return nil, nil, err
-	}
-	if env.Retries, err = parseVar("SECRETEXEC_RETRIES", parseInt, "number"); err != nil {
-		return nil, nil, err
-	}
-	for _, b := range []struct {
-		name string
-		dst  **bool
-	}{{"SECRETEXEC_OVERRIDE", &env.Override}, {"SECRETEXEC_INIT", &env.Init}, {"SECRETEXEC_QUIET", &env.Quiet}} {
-		if *b.dst, err = parseVar(b.name, strconv.ParseBool, "boolean (true or false)"); err != nil {
-			return nil, nil, err
+	// The tags name the variables in full and the prefix is empty: with a
+	// prefix, envconfig falls back to the bare name, and would take an app's
+	// own TIMEOUT or URL for SECRETEXEC_TIMEOUT or SECRETEXEC_URL.
+	var env envSettings
+	if own {
+		if err := envconfig.Process("", &env); err != nil {
+			return nil, nil, variableError(err)
 		}
 	}
-	fb := &fusebaseSettings{
-		APIKey: stringVar("FUSEBASE_API_KEY"),
-		APIURL: stringVar("FUSEBASE_API_URL"),
-		Env:    stringVar("FUSEBASE_ENV"),
+	var fb fusebaseSettings
+	if shared {
+		if err := envconfig.Process("", &fb); err != nil {
+			return nil, nil, variableError(err)
+		}
 	}
-	return env, fb, nil
-}
-
-// stringVar returns the named variable, or nil if it is not set.
-func stringVar(name string) *string {
-	if v, ok := os.LookupEnv(name); ok {
-		return &v
-	}
-	return nil
-}
-
-// listVar returns the named variable split at commas, or nil if it is not
-// set. A variable of blanks is an empty list.
-func listVar(name string) []string {
-	v, ok := os.LookupEnv(name)
-	switch {
-	case !ok:
-		return nil
-	case strings.TrimSpace(v) == "":
-		return []string{}
-	}
-	return strings.Split(v, ",")
-}
-
-// parseVar parses the named variable, or returns nil if it is not set. A
-// value that does not parse is a configuration error saying what it should
-// be.
-func parseVar[T any](name string, parse func(string) (T, error), what string) (*T, error) {
-	v, ok := os.LookupEnv(name)
-	if !ok {
-		return nil, nil
-	}
-	x, err := parse(v)
-	if err != nil {
-		return nil, configf("%s: %q is not a valid %s", name, v, what)
-	}
-	return &x, nil
-}
-
-// parseInt parses an int as Go writes them: 10, 0x0a, 0o12.
-func parseInt(s string) (int, error) {
-	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
-	return int(n), err
+	return &env, &fb, nil
 }
 
 func known(name string) bool {
@@ -501,6 +452,28 @@ func known(name string) bool {
 		}
 	}
 	return false
+}
+
+// variableError rewrites envconfig's error, which names the Go field, in
+// terms of the variable.
+func variableError(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		return configf("%s: %q is not a valid %s", pe.KeyName, pe.Value, typeName(pe.TypeName))
+	}
+	return &configError{err: err}
+}
+
+func typeName(t string) string {
+	switch strings.TrimPrefix(strings.TrimPrefix(t, "*"), "time.") {
+	case "Duration":
+		return "duration (such as 30s or 2m)"
+	case "bool":
+		return "boolean (true or false)"
+	case "int":
+		return "number"
+	}
+	return t
 }
 
 // requiredKeys parses the --require or SECRETEXEC_REQUIRE entries.

@@ -2,7 +2,10 @@ module github.com/secretexec/secretexec
 
 go 1.23.0
 
-require github.com/hashicorp/go-retryablehttp v0.7.8
+require (
+	github.com/hashicorp/go-retryablehttp v0.7.8
+	github.com/kelseyhightower/envconfig v1.4.0
+)
 
 // Test dependencies.
 require (
