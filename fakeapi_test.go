@@ -57,6 +57,7 @@ func scriptAPI(ts *testscript.TestScript) *fakeapiBox {
 //	fakeapi conns N                     assert that N connections were accepted
 //	fakeapi elapsed MAX                 assert at most MAX since the first request
 //	fakeapi wait N                      wait until N requests arrived (10s at most)
+//	fakeapi reset                       forget the requests and faults so far
 //	fakeapi tls CERTFILE                replace the server by an https one,
 //	                                    write its certificate to CERTFILE
 func cmdFakeAPI(ts *testscript.TestScript, neg bool, args []string) {
@@ -90,6 +91,8 @@ func cmdFakeAPI(ts *testscript.TestScript, neg bool, args []string) {
 			sec.Description = args[3]
 		}
 		s.AddSecret(args[0], sec)
+	case cmd == "reset" && len(args) == 0:
+		s.Reset()
 	case cmd == "fault" && len(args) == 1:
 		ts.Check(s.SetFault(args[0]))
 	case cmd == "requests" && len(args) == 1:

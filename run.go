@@ -543,11 +543,18 @@ func (c *cli) fusebaseOptions(cfg *config) fusebase.Options {
 // real seconds. Retry-After is honoured as the server sends it.
 var testOnlyRetryWait = ""
 
+// testOnlyHeaderWait, set like testOnlyRetryWait, replaces the least wait
+// for an answer's headers (see fetch.Client.HeaderWait).
+var testOnlyHeaderWait = ""
+
 // client returns the HTTP settings every endpoint of a run shares.
 func (c *cli) client(cfg *config) fetch.Client {
 	cl := fetch.Client{Retries: cfg.Retries, Log: c.log}
 	if d, err := time.ParseDuration(testOnlyRetryWait); err == nil {
 		cl.RetryWait, cl.RetryWaitMax = d, 4*d
+	}
+	if d, err := time.ParseDuration(testOnlyHeaderWait); err == nil {
+		cl.HeaderWait = d
 	}
 	return cl
 }

@@ -29,6 +29,9 @@ const (
 	DefaultRetries      = 8
 	DefaultRetryWait    = 250 * time.Millisecond
 	DefaultRetryWaitMax = 5 * time.Second
+	// DefaultHeaderWait is the least time a request waits for the
+	// answer's headers before it is given up and retried.
+	DefaultHeaderWait = 10 * time.Second
 )
 
 // A Client holds the settings every HTTP source of a run shares.
@@ -39,6 +42,11 @@ type Client struct {
 	// RetryWait bounds the first backoff; each later one may be twice as
 	// long, up to RetryWaitMax. Zero means the defaults.
 	RetryWait, RetryWaitMax time.Duration
+	// HeaderWait is the least time one request waits for the answer's
+	// headers; it waits a third of the time left if that is longer. A
+	// connection that hangs is then retried, instead of eating the whole
+	// --timeout. Zero means DefaultHeaderWait.
+	HeaderWait time.Duration
 	// Log receives a debug line per request and response and a warning
 	// per retry, never with a query string, a header or a body. Nil
 	// discards them.
@@ -239,7 +247,7 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 	waitMax = max(waitMax, wait)
 	retries := max(h.Client.Retries, 0)
 	c := &retryablehttp.Client{
-		HTTPClient:     h.httpClient(),
+		HTTPClient:     h.httpClient(h.headerWait(ctx)),
 		Logger:         retryLog{f.log},
 		RetryWaitMin:   wait,
 		RetryWaitMax:   waitMax,
@@ -274,9 +282,10 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 // httpClient verifies TLS against the system roots (which honour
 // SSL_CERT_FILE and SSL_CERT_DIR) and refuses redirects to plain http on
 // a remote host.
-func (h *HTTP) httpClient() *http.Client {
+func (h *HTTP) httpClient(headerWait time.Duration) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	t.ResponseHeaderTimeout = headerWait
 	return &http.Client{
 		Transport: t,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -286,6 +295,21 @@ func (h *HTTP) httpClient() *http.Client {
 			return checkURL(req.URL.String())
 		},
 	}
+}
+
+// headerWait is how long one request waits for the answer's headers: the
+// Client's HeaderWait, or a third of the time left before ctx's deadline
+// if that is longer, so that a hung connection leaves time for two more
+// tries. A slow body is never cut short by it; only --timeout does that.
+func (h *HTTP) headerWait(ctx context.Context) time.Duration {
+	wait := h.Client.HeaderWait
+	if wait <= 0 {
+		wait = DefaultHeaderWait
+	}
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = max(wait, time.Until(deadline)/3)
+	}
+	return wait
 }
 
 // attempt is the state of one Fetch across its requests.
