@@ -202,7 +202,7 @@ func (d *decoder) decode() ([]Secret, error) {
 			default:
 				if badShape == nil {
 					badShape = errorf(Protocol, d.source, "member %q: want a string value, got %s",
-						d.arena.String()[key.start:key.end], describe(c))
+						shorten(d.arena.String()[key.start:key.end]), describe(c))
 				}
 				if err := d.skip(-1); err != nil {
 					return nil, err
@@ -790,13 +790,31 @@ func (d *decoder) endError() error {
 	case err == nil:
 		// Only for a bug: more returned false without an error.
 		return errorf(Protocol, d.source, "JSON ends early at byte %d", d.offset())
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF):
 		return errorf(Protocol, d.source, "JSON ends early at byte %d", d.offset())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		// The reader, not the document, ended early: an HTTP body shorter
+		// than its Content-Length, a chunked body cut off. Worth a retry.
+		return errorf(Unavailable, d.source, "the answer broke off at byte %d", d.offset())
 	case errors.As(err, &tooBig):
 		return &Error{Kind: Protocol, Source: d.source, Err: tooBig}
 	default:
 		return &Error{Kind: Unavailable, Source: d.source, Err: fmt.Errorf("reading: %w", err)}
 	}
+}
+
+// shorten cuts a key for a message: keys may be logged, but one of any
+// length from a malformed document must not flood the log.
+func shorten(key string) string {
+	const most = 64
+	if len(key) <= most {
+		return key
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "…"
 }
 
 // describe names the type of the JSON value starting with c, without

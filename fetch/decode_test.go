@@ -145,7 +145,8 @@ func TestDecodeReadErrors(t *testing.T) {
 	}{
 		{"error with the last data", iotest.DataErrReader(strings.NewReader(doc)), 0},
 		{"timeout midway", io.MultiReader(strings.NewReader(doc[:20]), iotest.ErrReader(iotest.ErrTimeout)), Unavailable},
-		{"cut short", io.MultiReader(strings.NewReader(doc[:20]), iotest.ErrReader(io.ErrUnexpectedEOF)), Protocol},
+		{"cut short", io.MultiReader(strings.NewReader(doc[:20]), iotest.ErrReader(io.ErrUnexpectedEOF)), Unavailable},
+		{"document ends early", strings.NewReader(doc[:20]), Protocol},
 		{"error after the end", io.MultiReader(strings.NewReader(doc), iotest.ErrReader(iotest.ErrTimeout)), Unavailable},
 		{"too big", limitReader(strings.NewReader(doc), 20), Protocol},
 	}

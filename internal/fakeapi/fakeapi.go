@@ -178,6 +178,7 @@ type fault struct {
 //	nul           200 with the secrets and a value holding NUL
 //	rate:N        admit N requests a second, answer others 429 with Retry-After: 1
 //	redirectloop  302 back to the same URL, for ever
+//	cut           200 whose body breaks off before its Content-Length
 //
 // Example: "503x3" fails three times, then serves the secrets.
 func (s *Server) SetFault(spec string) error {
@@ -222,7 +223,7 @@ func parseFault(part string) (f fault, n int, err error) {
 	mode, arg, hasArg := strings.Cut(part, ":")
 	f.mode = mode
 	switch mode {
-	case "ok", "flat", "html502", "longmessage", "hang", "reset", "malformed", "shape", "huge", "hugechunked", "eqkey", "nul", "redirectloop":
+	case "ok", "flat", "html502", "longmessage", "hang", "reset", "malformed", "shape", "huge", "hugechunked", "eqkey", "nul", "redirectloop", "cut":
 		if hasArg {
 			return f, 0, fmt.Errorf("fakeapi: %q takes no argument", mode)
 		}
@@ -318,6 +319,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"secrets": append(secrets, Secret{Key: "NUL_VALUE", Value: "canary\x00nul"})})
 	case "redirectloop":
 		http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
+	case "cut":
+		w.Header().Set("Content-Length", "4096")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, `{"secrets":[{"key":"A",`) // the server then drops the connection
 	case "html502":
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
