@@ -52,13 +52,14 @@ func main1() int {
 	intr := newInterrupts()
 	defer intr.stop()
 	c := &cli{
-		stdout:       os.Stdout,
-		stderr:       os.Stderr,
-		environ:      os.Environ(),
-		log:          logging.New(os.Stderr, "text", slog.LevelInfo),
-		startSignals: func() { intr.start() },
-		armSignals:   intr.arm,
-		stopSignals:  intr.stop,
+		stdout:         os.Stdout,
+		stderr:         os.Stderr,
+		environ:        os.Environ(),
+		log:            logging.New(os.Stderr, "text", slog.LevelInfo),
+		startSignals:   func() { intr.start() },
+		armSignals:     intr.arm,
+		stopSignals:    intr.stop,
+		handOffSignals: intr.handOff,
 	}
 	c.exit = func(err error) { os.Exit(c.fail(err)) }
 	err := c.run(intr.ctx, os.Args[1:])
@@ -78,14 +79,21 @@ func main1() int {
 // GOGC and GOMEMLIMIT, which the command inherits and is meant to read.
 // A supervisor (--init), which outlives the start, turns it back on.
 func noGC() {
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(gcLimit)
+	gcPercent = debug.SetGCPercent(-1)
+	gcMemoryLimit = debug.SetMemoryLimit(gcLimit)
 }
 
-// gcOn turns the collector back on as the runtime starts it.
+// gcPercent and gcMemoryLimit are the collector's settings before noGC:
+// the runtime's defaults, or what GOGC and GOMEMLIMIT asked for.
+var (
+	gcPercent     = 100
+	gcMemoryLimit = int64(math.MaxInt64)
+)
+
+// gcOn turns the collector back on as it was before noGC.
 func gcOn() {
-	debug.SetGCPercent(100)
-	debug.SetMemoryLimit(math.MaxInt64)
+	debug.SetGCPercent(gcPercent)
+	debug.SetMemoryLimit(gcMemoryLimit)
 }
 
 // gcLimit is the heap size at which the collector runs after all.
@@ -109,8 +117,11 @@ type interrupts struct {
 	mu      sync.Mutex    // arming may start on a watchdog's goroutine
 	ready   chan struct{} // closed once armed; nil until arming starts
 	stopped bool
+	ch      chan os.Signal
 	done    chan struct{} // closed by stop
+	exited  chan struct{} // closed when the listening goroutine returns
 	ignored []bool        // each signal's disposition before arming
+	armed   []os.Signal   // the signals listened to: those not ignored
 }
 
 // armDelay is how long a fetch of local sources may take before the
@@ -134,21 +145,28 @@ func (i *interrupts) start() <-chan struct{} {
 	}
 	// An ignored signal (nohup) must stay ignored for the command; Notify
 	// forgets that, so note it first.
+	// A signal ignored when secretexec started (nohup, or `cmd &` in a
+	// script) is not listened to at all: it interrupts nothing, and stays
+	// ignored for the command.
 	i.ignored = make([]bool, len(interruptSignals))
 	for k, sig := range interruptSignals {
-		i.ignored[k] = signal.Ignored(sig)
+		if i.ignored[k] = signal.Ignored(sig); !i.ignored[k] {
+			i.armed = append(i.armed, sig)
+		}
 	}
 	ready := make(chan struct{})
-	done := make(chan struct{})
-	i.ready, i.done = ready, done
+	i.ready, i.done, i.exited = ready, make(chan struct{}), make(chan struct{})
+	i.ch = make(chan os.Signal, 1)
 	go func() {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, interruptSignals...)
+		defer close(i.exited)
+		if len(i.armed) > 0 {
+			signal.Notify(i.ch, i.armed...)
+		}
 		close(ready)
 		select {
-		case sig := <-ch:
+		case sig := <-i.ch:
 			i.cancel(&signalError{sig: sig.(syscall.Signal)})
-		case <-done:
+		case <-i.done:
 		}
 	}()
 	return ready
@@ -164,7 +182,19 @@ func (i *interrupts) arm() {
 // stop disarms the signals before the command starts, so that one that
 // arrives from then on has its default effect instead of being swallowed.
 // They are not armed again.
-func (i *interrupts) stop() {
+func (i *interrupts) stop() { i.disarm(true) }
+
+// handOff stops listening without touching the signals' dispositions, for
+// a supervisor that has started listening to them itself. A signal caught
+// before then still cancels the context.
+func (i *interrupts) handOff() { i.disarm(false) }
+
+// disarm stops listening. A signal already caught, even one still on its
+// way to the channel or not yet acted on, cancels the context before
+// disarm returns, so the caller's check of the context cannot miss it.
+// With restore, the signals get back the dispositions they had before
+// arming, without the runtime's round trips (see restoreSignals).
+func (i *interrupts) disarm(restore bool) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.stopped {
@@ -175,8 +205,17 @@ func (i *interrupts) stop() {
 		return
 	}
 	<-i.ready
-	restoreSignals(interruptSignals, i.ignored)
+	signal.Stop(i.ch) // returns once no signal is on its way to ch
+	if restore {
+		restoreSignals(interruptSignals, i.ignored)
+	}
 	close(i.done)
+	<-i.exited
+	select {
+	case sig := <-i.ch:
+		i.cancel(&signalError{sig: sig.(syscall.Signal)})
+	default:
+	}
 }
 
 // signalError is an interrupt that arrived before the command started.
@@ -336,6 +375,8 @@ type cli struct {
 	// startSignals starts that in the background, and stopSignals stops it
 	// before the command starts.
 	startSignals, armSignals, stopSignals func()
+	// handOffSignals stops listening when a supervisor listens itself.
+	handOffSignals func()
 	// exit ends the run from elsewhere than main1, reporting err: only for
 	// a fetch stuck in a call that nothing can cancel.
 	exit func(err error)

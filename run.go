@@ -83,15 +83,20 @@ func (c *cli) run(ctx context.Context, args []string) error {
 }
 
 // supervise runs the command as a child under --init and returns its
-// status as an *exitStatus. The interrupt handler stays: Supervise adds its
-// own before starting the child, and os/signal hands each signal to both,
-// so one that arrives while secretexec gets ready is not lost.
+// status as an *exitStatus. The interrupt handler listens until the
+// supervisor does: the supervisor starts listening, then the handler
+// stops, and an interrupt caught by then starts no child.
 func (c *cli) supervise(ctx context.Context, path string, argv, env []string) error {
 	if err := context.Cause(ctx); err != nil {
 		return err // interrupted between the fetch and the start
 	}
 	gcOn() // the supervisor lives as long as the command
-	code, err := inject.Supervise(path, argv, env, c.log)
+	code, err := inject.SuperviseAfter(path, argv, env, c.log, func() error {
+		if c.handOffSignals != nil {
+			c.handOffSignals()
+		}
+		return context.Cause(ctx)
+	})
 	if err != nil {
 		return err
 	}

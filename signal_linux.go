@@ -15,8 +15,10 @@ import (
 // but take a round trip per signal to a thread of the runtime, a few
 // hundred microseconds in all, and the runtime has no more use for them:
 // the process execs or exits next. execve resets handled signals to the
-// default and keeps ignored ones ignored, so the command starts with the
-// dispositions secretexec was given.
+// default and keeps ignored ones ignored, so an ignored SIGHUP or SIGINT
+// stays ignored for the command. (For the others the Go runtime installs
+// its handler at start-up over an inherited ignore, which is then lost:
+// the command gets them at their default.)
 func restoreSignals(sigs []os.Signal, ignored []bool) {
 	for i, sig := range sigs {
 		// struct sigaction: handler, flags, restorer, mask. SIG_DFL is 0,

@@ -91,10 +91,12 @@ func TestTimeoutStuckSource(t *testing.T) {
 	}
 }
 
-// TestCommandDispositions checks that the command starts with the signal
-// dispositions secretexec was given, whether it armed the interrupt signals
-// (a network source) or not (a file): a signal its parent ignored, as nohup
-// does SIGHUP, stays ignored, and the others are not.
+// TestCommandDispositions checks that an ignored SIGHUP or SIGINT, as
+// nohup and `cmd &` leave them, stays ignored for the command, whether
+// secretexec armed the interrupt signals (a network source) or not (a
+// file), and that the others are not ignored. (The Go runtime keeps an
+// inherited ignore for those two only; it handles the rest from the start,
+// so the command gets them at their default.)
 func TestCommandDispositions(t *testing.T) {
 	if _, err := os.Stat("/proc/self/status"); err != nil {
 		t.Skipf("no /proc: %v", err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"syscall"
 	"unsafe"
 )
@@ -42,11 +43,35 @@ const prSetChildSubreaper = 36
 // Supervise waits for any child of the process, so nothing else in the
 // process may start or wait for children while it runs.
 func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err error) {
+	return SuperviseAfter(path, argv, env, log, nil)
+}
+
+// SuperviseAfter is Supervise with a hook: ready, if not nil, runs once
+// Supervise listens to the signals it forwards and before the child
+// starts. A caller that listened to some of them itself stops there, with
+// nothing lost in between; if ready returns an error, no child is started
+// and that error is returned.
+func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready func() error) (code int, err error) {
 	// Listen before the child exists, so that nothing sent between the
-	// fork and the loop below is lost.
+	// fork and the loop below is lost. A signal ignored when secretexec
+	// started (nohup) is left alone: it stays ignored for the child, as it
+	// would without --init, and is not passed on.
+	var listen []os.Signal
+	for _, sig := range forwarded {
+		if !signal.Ignored(sig) {
+			listen = append(listen, sig)
+		}
+	}
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, forwarded...)
+	if len(listen) > 0 {
+		signal.Notify(sigs, listen...)
+	}
 	defer signal.Stop(sigs)
+	if ready != nil {
+		if err := ready(); err != nil {
+			return 0, err
+		}
+	}
 	// One buffered slot is enough: each wake-up reaps until nothing is
 	// left, so a SIGCHLD dropped while one is pending loses no child.
 	chld := make(chan os.Signal, 1)
@@ -77,8 +102,17 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 	}
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
+		// With Foreground, the child took the terminal before its execve
+		// failed: take it back, or the shell is left with a foreground
+		// group that no longer exists.
+		if attr.Sys.Foreground && foregroundPgrp(0) != syscall.Getpgrp() {
+			setForeground(0, syscall.Getpgrp())
+		}
 		return 0, startError(argv[0], err)
 	}
+	// The fetch's memory is garbage now; give it back to the system, since
+	// the supervisor lives as long as the command.
+	debug.FreeOSMemory()
 	log.Debug("supervising", "pid", pid, "pid1", pid1, "terminal", tty, "foreground", attr.Sys.Foreground)
 
 	for {

@@ -12,3 +12,8 @@ import (
 func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err error) {
 	return 0, errors.New("inject: --init is supported on linux only")
 }
+
+// SuperviseAfter is Supervise with a hook; see the Linux version.
+func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready func() error) (code int, err error) {
+	return Supervise(path, argv, env, log)
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -105,6 +106,23 @@ func TestSuperviseTerminalRestored(t *testing.T) {
 	master, slave := openPTY(t)
 	script := `"$0" "$1" exit 0; "$1" tty`
 	sh := exec.Command("/bin/sh", "-c", script, os.Args[0], testChild)
+	sh.Env = supervisor().Env
+	out := onTerminal(t, sh, master, slave)
+	expectContains(t, out, "foreground")
+}
+
+// TestSuperviseTerminalRestoredAfterFailedStart checks the same when the
+// child took the terminal but its execve failed (a script whose
+// interpreter is missing): the terminal must not be left to a group that
+// no longer exists.
+func TestSuperviseTerminalRestoredAfterFailedStart(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.sh")
+	if err := os.WriteFile(bad, []byte("#!/no/such/interpreter\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	master, slave := openPTY(t)
+	script := `"$0" "$2"; "$1" tty`
+	sh := exec.Command("/bin/sh", "-c", script, os.Args[0], testChild, bad)
 	sh.Env = supervisor().Env
 	out := onTerminal(t, sh, master, slave)
 	expectContains(t, out, "foreground")
