@@ -269,6 +269,10 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "secretexec")
 	req.SetResponseHandler(f.read)
+	// The transport is this fetch's own: close its idle connection when
+	// done, rather than hold a socket to the store while a supervised
+	// command runs (--init).
+	defer c.HTTPClient.CloseIdleConnections()
 	resp, err := c.Do(req)
 	if resp != nil {
 		defer resp.Body.Close()
