@@ -110,7 +110,8 @@ Flags (and the variable each one overrides):
   --app ID              SECRETEXEC_APP
         which app of fusebase.json, by id or path (--feature is a deprecated alias)
   --api-url URL         FUSEBASE_API_URL
-        the Fusebase API base URL (default: by FUSEBASE_ENV, else prod)
+        the Fusebase API base URL (default: by the environment name in
+        FUSEBASE_ENV, fusebase.json or ~/.fusebase/config.json, else prod)
                         FUSEBASE_API_KEY
         the Fusebase API key, never a flag (default: ~/.fusebase/config.json);
         the command never sees it
@@ -480,10 +481,10 @@ func typeName(t string) string {
 // requiredKeys parses the --require or SECRETEXEC_REQUIRE entries.
 func (c *config) requiredKeys() ([]manifest.Key, error) {
 	var keys []manifest.Key
-	for _, entry := range c.Require {
+	for i, entry := range c.Require {
 		k, err := manifest.ParseKey(entry)
 		if err != nil {
-			return nil, configf("%s: %v", c.RequireOrigin, err)
+			return nil, configf("%s, entry %d: %v", c.RequireOrigin, i+1, err)
 		}
 		k.Origin = c.RequireOrigin
 		keys = append(keys, k)

@@ -110,3 +110,20 @@ func TestLookPathRelative(t *testing.T) {
 		t.Errorf("absolute entry after an empty one: %q, %v", got, err)
 	}
 }
+
+// TestLookPathUnsearchable checks that a PATH folder the user may not
+// search hides nothing: a command not found elsewhere is not found (127),
+// not "not executable" (126). Root searches every folder, so it skips there.
+func TestLookPathUnsearchable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may search any folder")
+	}
+	locked := filepath.Join(t.TempDir(), "locked")
+	if err := os.Mkdir(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LookPath("no-such-command-x", []string{"PATH=" + locked + ":/bin"})
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("err = %v; want ErrNotFound", err)
+	}
+}

@@ -33,7 +33,7 @@ func (e *CommandError) Unwrap() error { return e.Err }
 // every secret.
 func LookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
-		return checkExecutable(name, name)
+		return checkExecutable(name, name, false)
 	}
 	pathList := ""
 	for _, kv := range env {
@@ -46,7 +46,7 @@ func LookPath(name string, env []string) (string, error) {
 		if dir == "" {
 			dir = "." // POSIX: an empty PATH entry is the working directory
 		}
-		path, err := checkExecutable(name, filepath.Join(dir, name))
+		path, err := checkExecutable(name, filepath.Join(dir, name), true)
 		if err == nil && !filepath.IsAbs(dir) {
 			err = &CommandError{Name: name, Err: fmt.Errorf("%w in PATH but through the relative entry %q; name it as ./%s to run it",
 				ErrNotFound, dir, filepath.ToSlash(filepath.Clean(path)))}
@@ -69,10 +69,14 @@ func LookPath(name string, env []string) (string, error) {
 	return "", &CommandError{Name: name, Err: ErrNotFound}
 }
 
-func checkExecutable(name, path string) (string, error) {
+// checkExecutable reports whether path can be run. While searching PATH,
+// a file that cannot even be looked at (in a folder the user may not
+// search) is not there, as for a shell; named outright, it is not
+// executable.
+func checkExecutable(name, path string, searching bool) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		if searching || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return "", &CommandError{Name: name, Err: ErrNotFound}
 		}
 		return "", &CommandError{Name: name, Err: ErrNotExecutable}

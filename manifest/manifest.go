@@ -120,10 +120,15 @@ func ParseKey(s string) (Key, error) {
 	if before, _, ok := strings.Cut(name, "="); ok {
 		// A line from a .env file: what follows '=' is a value, which must
 		// not reach the message.
-		return Key{}, fmt.Errorf("%q followed by '=': a manifest lists key names, never KEY=value", strings.TrimSpace(before))
+		if before = strings.TrimSpace(before); Portable(before) {
+			return Key{}, fmt.Errorf("%s followed by '=': a manifest lists key names, never KEY=value", before)
+		}
+		return Key{}, fmt.Errorf("a key followed by '=': a manifest lists key names, never KEY=value")
 	}
 	if !Portable(name) {
-		return Key{}, fmt.Errorf("key %q is not a portable name (letters, digits and _, not starting with a digit)", name)
+		// The text is not repeated: what is not a name may be a value
+		// pasted by mistake. The line number finds it.
+		return Key{}, fmt.Errorf("not a portable key name (letters, digits and _, not starting with a digit)")
 	}
 	k.Name = name
 	return k, nil

@@ -23,13 +23,13 @@ func TestParse(t *testing.T) {
 		{"trimmed", "  A  :  x  \r", []Key{{Name: "A", Description: "x"}}, ""},
 		{"bom", "\ufeffA", []Key{{Name: "A"}}, ""},
 		{"underscore first", "_A1", []Key{{Name: "_A1"}}, ""},
-		{"digit first", "1A", nil, `m: line 1: key "1A" is not a portable name`},
-		{"dash", "\nA-B", nil, `m: line 2: key "A-B" is not a portable name`},
+		{"digit first", "1A", nil, `m: line 1: not a portable key name`},
+		{"dash", "\nA-B", nil, `m: line 2: not a portable key name`},
 		{"empty key", "A\n:x", nil, "m: line 2: empty key"},
 		{"only question mark", "?", nil, "m: line 1: empty key"},
 		{"duplicate", "A\nB\nA", nil, "m: line 3: key A appears twice (first on line 1)"},
 		{"duplicate optional", "A\nA?", nil, "m: line 2: key A appears twice (first on line 1)"},
-		{"space in key", "A B", nil, `m: line 1: key "A B" is not a portable name`},
+		{"space in key", "A B", nil, `m: line 1: not a portable key name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,6 +176,9 @@ func TestParseNeverQuotesValues(t *testing.T) {
 		"export STRIPE_KEY=sk_live_canary",
 		"A = canary",
 		"DB_URL=postgres://u:canary@h/db",
+		"sk-live-canary",
+		"sk-live-canary=x",
+		"canary value with spaces",
 	} {
 		_, err := Parse(strings.NewReader(line), "m")
 		if err == nil {
