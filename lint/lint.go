@@ -92,6 +92,13 @@ var sourceExts = map[string]struct{ markup bool }{
 	".vue": {true}, ".svelte": {true}, ".astro": {true}, ".html": {true}, ".htm": {true},
 }
 
+// walkDir and openFile are filepath.WalkDir and os.Open, replaced in tests
+// that need a folder or file to fail where permissions do not (as root).
+var (
+	walkDir  = filepath.WalkDir
+	openFile = os.Open
+)
+
 // A name is a word lint looks for in browser code: a secret's name, or a
 // copy of it with a prefix that bundlers expose to the browser.
 type name struct {
@@ -152,7 +159,7 @@ func Run(root string, opts Options) ([]Finding, error) {
 			continue
 		}
 		l.dirs[a.Path] = place{app: i}
-		if err := filepath.WalkDir(filepath.Join(l.root, filepath.FromSlash(a.Path)), l.visit); err != nil {
+		if err := walkDir(filepath.Join(l.root, filepath.FromSlash(a.Path)), l.visit); err != nil {
 			return nil, err
 		}
 	}
@@ -194,6 +201,11 @@ func (l *linter) setApps(apps []App) error {
 		}
 		if !fi.IsDir() {
 			return fmt.Errorf("lint: app %s: %s: not a directory", appName(a), a.Path)
+		}
+		// A folder on the way may be a link (apps -> /elsewhere); the
+		// app must still lie in the tree.
+		if !l.within(filepath.Join(l.root, filepath.FromSlash(p))) {
+			return fmt.Errorf("lint: app %s: path %s is outside the project", appName(a), a.Path)
 		}
 		a.Path = p
 		l.appIndex[p] = len(l.apps)
@@ -285,10 +297,19 @@ func (k *Key) where() string {
 }
 
 func (l *linter) visit(p string, d fs.DirEntry, err error) error {
-	if err != nil {
-		return fmt.Errorf("lint: %s: %w", l.rel(p), pathErr(err))
-	}
 	rel := l.rel(p)
+	if err != nil {
+		// One unreadable folder costs a warning, not the whole run;
+		// the root itself must be readable.
+		if d == nil || rel == "" {
+			return fmt.Errorf("lint: %s: %w", rel, pathErr(err))
+		}
+		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", pathErr(err)))
+		if d.IsDir() {
+			return filepath.SkipDir
+		}
+		return nil
+	}
 	if d.IsDir() {
 		if i, ok := l.appIndex[rel]; ok {
 			l.dirs[rel] = place{app: i}
@@ -324,7 +345,8 @@ func (l *linter) visit(p string, d fs.DirEntry, err error) error {
 	}
 	src, err := l.read(p)
 	if err != nil {
-		return fmt.Errorf("lint: %s: %w", rel, pathErr(err))
+		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", pathErr(err)))
+		return nil
 	}
 	if src == nil {
 		return nil
@@ -374,22 +396,27 @@ func isDotEnv(base string) bool {
 // inside reports whether the symlink p resolves to a regular file inside the
 // root. Symlinks never lead lint out of the tree.
 func (l *linter) inside(p string) bool {
+	if !l.within(p) {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// within reports whether p, its links resolved, is the root or lies in it.
+func (l *linter) within(p string) bool {
 	t, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		return false
 	}
 	rel, err := filepath.Rel(l.root, t)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return false
-	}
-	fi, err := os.Stat(t)
-	return err == nil && fi.Mode().IsRegular()
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // read returns the file's content in l.buf, or nil when it is larger than
 // MaxFileSize.
 func (l *linter) read(p string) ([]byte, error) {
-	f, err := os.Open(p)
+	f, err := openFile(p)
 	if err != nil {
 		return nil, err
 	}

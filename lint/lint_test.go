@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,6 +258,12 @@ func TestUnreadable(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
+	// apps -> a folder outside the tree, holding the app x.
+	elsewhere := t.TempDir()
+	write(t, elsewhere, map[string]string{"x/backend/.keep": ""})
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "apps")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		root string
@@ -268,6 +275,7 @@ func TestUnreadable(t *testing.T) {
 		{"missing app", dir, Options{Apps: []App{{ID: "web", Path: "web"}}}, "lint: app web: web: does not exist"},
 		{"app outside", dir, Options{Apps: []App{{ID: "up", Path: "../up"}}}, "outside the project"},
 		{"app is a file", dir, Options{Apps: []App{{ID: "f", Path: "file"}}}, "not a directory"},
+		{"app through a symlink", dir, Options{Apps: []App{{ID: "x", Path: "apps/x"}}}, "lint: app x: path apps/x is outside the project"},
 		{"app is a symlink", dir, Options{Apps: []App{{ID: "l", Path: "link"}}}, "a symbolic link"},
 		{"key of no app", dir, Options{Keys: []Key{{Name: "K", App: "web"}}}, "no app has the path web"},
 	}
@@ -281,20 +289,61 @@ func TestUnreadable(t *testing.T) {
 	}
 }
 
-func TestUnreadableFile(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads any file")
-	}
+// TestUnreadableParts makes a folder and a file fail to read, through the
+// seams when running as root (which reads anything) and through permissions
+// otherwise: each costs a warning, and the rest of the tree is linted.
+func TestUnreadableParts(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{"src/a.js": "x\n"})
-	p := filepath.Join(root, "src", "a.js")
-	if err := os.Chmod(p, 0); err != nil {
-		t.Fatal(err)
+	write(t, root, map[string]string{
+		"src/a.js":         "x\n",
+		"src/locked/b.js":  "x = process.env.OPENAI_API_KEY\n",
+		"src/leak.js":      "x = process.env.OPENAI_API_KEY\n",
+		"backend/index.js": "x\n",
+	})
+	lockedDir := filepath.Join(root, "src", "locked")
+	lockedFile := filepath.Join(root, "src", "a.js")
+	if os.Geteuid() == 0 {
+		denied := func(p string) error { return &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission} }
+		walkDir = func(top string, fn fs.WalkDirFunc) error {
+			return filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+				if p != lockedDir || err != nil {
+					return fn(p, d, err)
+				}
+				// As WalkDir does when ReadDir fails: once before, once
+				// with the error.
+				if err := fn(p, d, nil); err != nil {
+					return err
+				}
+				if err := fn(p, d, denied(p)); err != nil {
+					return err
+				}
+				return filepath.SkipDir
+			})
+		}
+		openFile = func(p string) (*os.File, error) {
+			if p == lockedFile {
+				return nil, denied(p)
+			}
+			return os.Open(p)
+		}
+		t.Cleanup(func() { walkDir, openFile = filepath.WalkDir, os.Open })
+	} else {
+		for _, p := range []string{lockedDir, lockedFile} {
+			if err := os.Chmod(p, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() { os.Chmod(lockedDir, 0o755) })
 	}
-	_, err := Run(root, Options{})
-	if err == nil || err.Error() != "lint: src/a.js: permission denied" {
-		t.Errorf("Run: %v; want lint: src/a.js: permission denied", err)
+	found, err := Run(root, Options{Keys: secret})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
 	}
+	sameLines(t, lines(found), []string{
+		"src/a.js:1:1: warning: cannot read: permission denied",
+		"src/leak.js:1:17: error: secret OPENAI_API_KEY (--require) read in browser code",
+		"src/locked:1:1: warning: cannot read: permission denied",
+	})
 }
 
 func TestManifests(t *testing.T) {
