@@ -346,19 +346,59 @@ func TestUnreadableParts(t *testing.T) {
 	})
 }
 
+// TestDir lints part of an app: the whole app is read, so the backend's
+// references count and the stale check holds, but only findings in Dir are
+// reported, relative to it.
+func TestDir(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"secrets.manifest":  "OPENAI_API_KEY\nSTALE_TOKEN\n",
+		"backend/server.js": "const k = process.env.OPENAI_API_KEY\nconst t = process.env.GITHUB_TOKEN\n",
+		"src/App.tsx":       "const k = process.env.OPENAI_API_KEY\n",
+		"src/deep/x.js":     "const k = process.env.OPENAI_API_KEY\n",
+	})
+	keys, err := Manifests(root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		dir  string
+		want []string
+	}{
+		{"backend", []string{
+			"../secrets.manifest:2:1: warning: STALE_TOKEN is in the manifest but no backend code references it",
+			"server.js:2:23: warning: process.env.GITHUB_TOKEN looks like a credential but is not in the manifest",
+		}},
+		{"src/deep", []string{
+			"../../secrets.manifest:2:1: warning: STALE_TOKEN is in the manifest but no backend code references it",
+			"x.js:1:23: error: secret OPENAI_API_KEY (../../secrets.manifest:1) read in browser code",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			found, err := Run(root, Options{Keys: keys, Dir: tt.dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameLines(t, lines(found), tt.want)
+		})
+	}
+}
+
 func TestManifests(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, map[string]string{
-		"secrets.manifest":        "A_KEY\n",
-		"web/secrets.manifest":    "# web\nB_KEY: b\n",
-		"broken/secrets.manifest": "1BAD\n",
+		"secrets.manifest":             "A_KEY\n",
+		"web/secrets.manifest":         "# web\nB_KEY: b\n",
+		"broken/secrets.manifest":      "1BAD\n",
+		"api/backend/secrets.manifest": "C_TOKEN\n",
 	})
 	keys, err := Manifests(root, []App{{Path: "."}, {Path: "web/"}, {Path: "api"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(keys)
-	want := "[{A_KEY secrets.manifest:1  secrets.manifest 1} {B_KEY web/secrets.manifest:2 web web/secrets.manifest 2}]"
+	want := "[{A_KEY secrets.manifest:1  secrets.manifest 1} {B_KEY web/secrets.manifest:2 web web/secrets.manifest 2} {C_TOKEN api/backend/secrets.manifest:1 api api/backend/secrets.manifest 1}]"
 	if got != want {
 		t.Errorf("keys %s; want %s", got, want)
 	}
