@@ -90,7 +90,11 @@ type Options struct {
 const MaxFileSize = 1 << 20
 
 // skipDirs are never entered: dependencies, build output and Git's store.
-var skipDirs = map[string]bool{"node_modules": true, "dist": true, "build": true, ".git": true}
+var skipDirs = map[string]bool{
+	"node_modules": true, ".git": true,
+	"dist": true, "build": true, "out": true, "coverage": true,
+	".next": true, ".nuxt": true, ".output": true, ".svelte-kit": true,
+}
 
 // sourceExts are the file types lint scans for code; markup marks the ones
 // whose HTML comments are comments.

@@ -83,6 +83,22 @@ func TestFixtures(t *testing.T) {
 			},
 		},
 		{
+			// Other dotenv packages, Node's own loaders, and a
+			// package.json with a byte order mark; a type-only import
+			// loads nothing.
+			dir: "dotenv-more",
+			want: []string{
+				"backend/package.json:4:20: error: script loads a .env file with --env-file; secretexec provides the environment, remove it",
+				"backend/package.json:5:21: error: script loads a .env file with dotenv/config; secretexec provides the environment, remove it",
+				"backend/package.json:9:5: error: dotenv-flow in dependencies; secretexec provides the environment, remove it",
+				"backend/package.json:10:5: error: @dotenvx/dotenvx in dependencies; secretexec provides the environment, remove it",
+				"backend/package.json:11:5: error: dotenv-expand in dependencies; secretexec provides the environment, remove it",
+				"backend/src/load.ts:3:8: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/load.ts:4:9: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/load.ts:5:9: error: backend loads a .env file with process.loadEnvFile; secretexec provides the environment, remove it",
+			},
+		},
+		{
 			dir: "browser",
 			want: []string{
 				".env.local:3:8: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) set in a browser .env file",
@@ -234,6 +250,12 @@ func TestSkips(t *testing.T) {
 		"src/node_modules/b/x.js":   leak,
 		"dist/bundle.js":            leak,
 		"build/bundle.js":           leak,
+		".next/server/page.js":      leak,
+		".nuxt/dist/app.js":         leak,
+		".output/public/app.js":     leak,
+		".svelte-kit/output/app.js": leak,
+		"coverage/lcov/app.js":      leak,
+		"out/index.js":              leak,
 		".git/hooks/pre-commit.js":  leak,
 		"src/big.js":                big,
 		"src/fits.js":               fits,
