@@ -99,6 +99,16 @@ func TestFixtures(t *testing.T) {
 			},
 		},
 		{
+			// Destructuring the environment reads from it.
+			dir: "destructure",
+			want: []string{
+				"backend/server.js:1:25: warning: process.env.GITHUB_TOKEN looks like a credential but is not in the manifest",
+				"backend/server.js:5:3: warning: process.env.WEBHOOK_SECRET looks like a credential but is not in the manifest",
+				"src/app.ts:1:9: error: secret OPENAI_API_KEY (secrets.manifest:1) read in browser code",
+				"src/app.ts:2:9: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) read in browser code",
+			},
+		},
+		{
 			dir: "browser",
 			want: []string{
 				".env.local:3:8: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) set in a browser .env file",

@@ -98,7 +98,43 @@ func envRead(src []byte, start, end int, inString, meta bool) bool {
 	}
 	before := src[:start]
 	return bytes.HasSuffix(before, []byte("process.env.")) || bytes.HasSuffix(before, []byte("process.env?.")) ||
-		meta && (bytes.HasSuffix(before, []byte("import.meta.env.")) || bytes.HasSuffix(before, []byte("import.meta.env?.")))
+		meta && (bytes.HasSuffix(before, []byte("import.meta.env.")) || bytes.HasSuffix(before, []byte("import.meta.env?."))) ||
+		destructured(src, start, end, meta)
+}
+
+// destructured reports whether the word src[start:end] is a property taken
+// out of the environment by destructuring: const { W } = process.env,
+// { A, W: alias } = process.env, { W = "x" } = process.env, and with meta
+// set import.meta.env too.
+func destructured(src []byte, start, end int, meta bool) bool {
+	const space = " \t\r\n"
+	b := bytes.TrimRight(src[:start], space)
+	if len(b) == 0 || b[len(b)-1] != '{' && b[len(b)-1] != ',' {
+		return false
+	}
+	a := bytes.TrimLeft(src[end:], space)
+	if len(a) == 0 || bytes.IndexByte([]byte(",}:="), a[0]) < 0 {
+		return false
+	}
+	// The pattern's closing brace, looked for not too far.
+	k := bytes.IndexByte(a[:min(len(a), 1000)], '}')
+	if k < 0 {
+		return false
+	}
+	a = bytes.TrimLeft(a[k+1:], space)
+	if len(a) < 2 || a[0] != '=' || a[1] == '=' || a[1] == '>' {
+		return false
+	}
+	a = bytes.TrimLeft(a[1:], space)
+	for _, env := range []string{"process.env", "import.meta.env"} {
+		if !meta && env == "import.meta.env" {
+			break
+		}
+		if bytes.HasPrefix(a, []byte(env)) && (len(a) == len(env) || a[len(env)] != '.' && a[len(env)] != '?' && !isWord(a[len(env)])) {
+			return true
+		}
+	}
+	return false
 }
 
 // dotenvPackages are the packages that load a .env file into process.env.
