@@ -109,6 +109,17 @@ func TestFixtures(t *testing.T) {
 			},
 		},
 		{
+			// An apostrophe in markup text opens no string: only the
+			// script's string is one.
+			dir: "markup",
+			want: []string{
+				"secrets.manifest:1:1: warning: OPENAI_API_KEY is in the manifest but no backend code references it",
+				"src/Page.svelte:3:17: error: secret OPENAI_API_KEY (secrets.manifest:1) named in browser code",
+				"src/Page.svelte:6:15: error: secret OPENAI_API_KEY (secrets.manifest:1) named in browser code",
+				"src/index.html:2:20: error: secret OPENAI_API_KEY (secrets.manifest:1) named in browser code",
+			},
+		},
+		{
 			dir: "browser",
 			want: []string{
 				".env.local:3:8: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) set in a browser .env file",

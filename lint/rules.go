@@ -318,8 +318,10 @@ func (l *linter) envFile(rel string, src []byte) {
 }
 
 // positions turns byte offsets of one file into 1-based lines and columns,
-// counting columns in characters as editors do. Offsets mostly come in
-// increasing order, so it counts on from the last one.
+// counting columns in Unicode code points (editors that count UTF-16 code
+// units count one more past a character outside the Basic Multilingual
+// Plane). Offsets mostly come in increasing order, so it counts on from the
+// last one.
 type positions struct {
 	src       []byte
 	off       int

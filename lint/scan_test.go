@@ -50,7 +50,15 @@ func TestScanner(t *testing.T) {
 		{"closing tag", "<p>a</p> b", true, "p a p b"},
 		{"html comment", "<!-- a -->b", true, "b"},
 		{"html comment in js", "<!-- a -->b", false, "a b"},
-		{"apostrophe in markup", "<p>don't A\nB</p>", true, "p don 't' 'A' <t A> B p"},
+		{"apostrophe in markup", "<p>don't A\nB</p>", true, "p don t A B p"},
+		{"apostrophe before expression", "<p>Don't {K}</p> <i>it's</i>", true, "p Don t K p i it s i"},
+		{"quotes in attributes", "<a title='x y'>it's</a>", true, "a title 'x' 'y' <x y> it s a"},
+		{"script element", "<p>it's</p><script>a = 'K' < b</script><p>'</p>", true, "p it s p script a 'K' <K> b script p p"},
+		{"style element", "<style>a::after { content: '}' }</style>'", true, "style a after content <}> style"},
+		{"expression in text", "<p>{a ? 'K' : b}</p>", true, "p a 'K' <K> b p"},
+		{"slashes in text", "<p>http://x/`y</p> b", true, "p http x y p b"},
+		{"astro front matter", "---\nconst a = 'K'\n---\n<p>it's</p>", true, "const a 'K' <K> p it s p"},
+		{"apostrophe in JSX", "<p>don't A\nB</p>", false, "p don 't' 'A' <t A> B p"},
 		{"unicode", `é = "ü K"`, false, "'K' <ü K>"},
 	}
 	for _, tt := range tests {
