@@ -6,13 +6,14 @@ import (
 )
 
 // A scanner walks JavaScript-like source (JS, TS, JSX, and the script and
-// markup of .vue, .svelte and .html files) once, byte by byte, and reports
+// markup of .vue, .svelte, .astro and .html files) once, byte by byte, and reports
 // every word outside comments and every string literal. It is a lexer just
 // good enough to tell code from strings from comments: it knows quotes,
 // template literals with ${} nesting, line and block comments, HTML
-// comments and the text around the code in markup files, and guesses regular expression literals from the
-// byte or keyword before them, as JavaScript minifiers do. It never fails: on odd input
-// it only misreads a word as code or string, which costs a finding at most.
+// comments and the text around the code in markup files, and guesses
+// regular expression literals from the byte or keyword before them, as
+// JavaScript minifiers do. It never fails: on odd input it only misreads a
+// word as code or string, which costs a finding at most.
 type scanner struct {
 	src []byte
 	// html makes <!-- --> a comment, for .html, .vue and .svelte files.
