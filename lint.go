@@ -37,16 +37,16 @@ func (c *cli) lint(ctx context.Context, args []string) error {
 	} else if !fi.IsDir() {
 		return configf("lint: %s: not a directory", dir)
 	}
-	apps, err := lintApps(dir)
+	root, sub, apps, err := lintProject(dir)
 	if err != nil {
 		return err
 	}
-	keys, err := c.lintKeys(ctx, cfg, dir, apps)
+	keys, err := c.lintKeys(ctx, cfg, root, apps)
 	if err != nil {
 		return err
 	}
-	c.log.Debug("lint", "dir", dir, "apps", len(apps), "keys", len(keys))
-	found, err := lint.Run(dir, lint.Options{Apps: apps, Keys: keys})
+	c.log.Debug("lint", "dir", dir, "root", root, "apps", len(apps), "keys", len(keys))
+	found, err := lint.Run(root, lint.Options{Apps: apps, Keys: keys, Dir: sub})
 	if err != nil {
 		return &configError{err: err}
 	}
@@ -84,40 +84,52 @@ func writeJSONFindings(w io.Writer, found []lint.Finding) error {
 	return enc.Encode(found)
 }
 
-// lintApps reads the app folders from DIR/fusebase.json: its apps[], or the
-// legacy features[]. Lint looks in DIR only, not in its parents: DIR is the
-// project root. Without the file, or with an entry without a path, DIR itself
-// is the app.
-func lintApps(dir string) ([]lint.App, error) {
-	file := filepath.Join(dir, fusebase.ProjectFile)
-	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+// lintProject finds the project as the run path does: the fusebase.json in
+// DIR or in its nearest parent that has one. It returns the project root,
+// DIR relative to it (slash-separated, "" when DIR is the root) and the app
+// folders: apps[], or the legacy features[]; lint.Run reads those that hold
+// DIR or lie in it. Without a fusebase.json DIR is the root and the one app.
+func lintProject(dir string) (root, sub string, apps []lint.App, err error) {
+	p, err := fusebase.FindProject(dir)
+	if errors.Is(err, fusebase.ErrNoProject) {
+		return dir, "", nil, nil
 	}
-	p, err := fusebase.LoadProject(file)
 	if err != nil {
-		return nil, &configError{err: err}
+		return "", "", nil, &configError{err: err}
 	}
-	var apps []lint.App
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", nil, configf("lint: %s: %v", dir, err)
+	}
+	root = p.Root()
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return "", "", nil, configf("lint: %s: %v", dir, err)
+	}
+	if sub = filepath.ToSlash(rel); sub == "." {
+		sub = ""
+	}
 	for _, a := range p.Apps {
 		apps = append(apps, lint.App{ID: a.ID, Path: filepath.ToSlash(a.Path)})
 	}
-	return apps, nil
+	return root, sub, apps, nil
 }
 
 // lintKeys gathers the secret names lint looks for: the manifest named by
-// --manifest, else DIR's and each app folder's secrets.manifest; the
+// --manifest, else the project root's and each app folder's and app backend
+// folder's secrets.manifest; the
 // --require keys; and, only when --from names sources, the keys those
 // sources hold. Of a source it keeps the key names alone.
-func (c *cli) lintKeys(ctx context.Context, cfg *config, dir string, apps []lint.App) ([]lint.Key, error) {
+func (c *cli) lintKeys(ctx context.Context, cfg *config, root string, apps []lint.App) ([]lint.Key, error) {
 	var keys []lint.Key
 	var err error
 	if cfg.ManifestGiven {
-		keys, err = lint.ReadManifest(cfg.Manifest, relTo(dir, cfg.Manifest), "")
+		keys, err = lint.ReadManifest(cfg.Manifest, relTo(root, cfg.Manifest), "")
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return nil, configf("manifest %s: %v", cfg.Manifest, pathErr(err))
 		}
 	} else {
-		keys, err = lint.Manifests(dir, apps)
+		keys, err = lint.Manifests(root, apps)
 	}
 	if err != nil {
 		return nil, &configError{err: err}

@@ -71,6 +71,14 @@ type Key struct {
 type Options struct {
 	// Apps lists the app folders. Empty means the root is the one app.
 	Apps []App
+	// Dir is the folder to report on, relative to the root; "" is the
+	// root. Only the apps that hold Dir or lie in it are read. When Dir
+	// lies inside an app, the whole app is still read, so that its
+	// backend's references count, but only findings in Dir and the
+	// manifests' stale keys are reported, with paths relative to Dir.
+	// Keys of the apps not read are still secrets in browser code, but
+	// only keys of apps read can be stale.
+	Dir string
 	// Keys lists the secrets. Every key counts as a secret in the browser
 	// code of every app; for the backend checks a key with an App belongs
 	// to that app only.
@@ -82,7 +90,11 @@ type Options struct {
 const MaxFileSize = 1 << 20
 
 // skipDirs are never entered: dependencies, build output and Git's store.
-var skipDirs = map[string]bool{"node_modules": true, "dist": true, "build": true, ".git": true}
+var skipDirs = map[string]bool{
+	"node_modules": true, ".git": true,
+	"dist": true, "build": true, "out": true, "coverage": true,
+	".next": true, ".nuxt": true, ".output": true, ".svelte-kit": true,
+}
 
 // sourceExts are the file types lint scans for code; markup marks the ones
 // whose HTML comments are comments.
@@ -91,6 +103,13 @@ var sourceExts = map[string]struct{ markup bool }{
 	".ts": {}, ".mts": {}, ".cts": {}, ".tsx": {},
 	".vue": {true}, ".svelte": {true}, ".astro": {true}, ".html": {true}, ".htm": {true},
 }
+
+// walkDir and openFile are filepath.WalkDir and os.Open, replaced in tests
+// that need a folder or file to fail where permissions do not (as root).
+var (
+	walkDir  = filepath.WalkDir
+	openFile = os.Open
+)
 
 // A name is a word lint looks for in browser code: a secret's name, or a
 // copy of it with a prefix that bundlers expose to the browser.
@@ -111,17 +130,19 @@ type place struct {
 
 type linter struct {
 	root     string // resolved, absolute
+	dir      string // Options.Dir, cleaned
 	apps     []App  // cleaned paths
 	appIndex map[string]int
 	backends []string // each app's backend folder
 
-	names map[string]name   // every secret's name and public copies
-	known []map[string]bool // per app: keys the backend may read
-	refs  []map[string]bool // per app: keys its backend references
-	keys  []Key             // all keys, for the stale check
-	dirs  map[string]place  // folder (relative) -> what it holds
-	buf   []byte            // read buffer, MaxFileSize+1
-	found []Finding
+	names  map[string]name   // every secret's name and public copies
+	known  []map[string]bool // per app: keys the backend may read
+	refs   []map[string]bool // per app: keys its backend references
+	walked []bool            // per app: whether its folder was read
+	keys   []Key             // all keys, for the stale check
+	dirs   map[string]place  // folder (relative) -> what it holds
+	buf    []byte            // read buffer, MaxFileSize+1
+	found  []Finding
 }
 
 // Run checks the tree at root and returns its findings sorted by path, line
@@ -140,6 +161,9 @@ func Run(root string, opts Options) ([]Finding, error) {
 		return nil, fmt.Errorf("lint: %s: not a directory", root)
 	}
 	l := &linter{root: abs, appIndex: map[string]int{}, dirs: map[string]place{}}
+	if l.dir, err = cleanPath(opts.Dir); err != nil {
+		return nil, fmt.Errorf("lint: %s: %w", opts.Dir, err)
+	}
 	if err := l.setApps(opts.Apps); err != nil {
 		return nil, err
 	}
@@ -147,15 +171,22 @@ func Run(root string, opts Options) ([]Finding, error) {
 		return nil, err
 	}
 	l.buf = make([]byte, MaxFileSize+1)
+	l.walked = make([]bool, len(l.apps))
 	for i, a := range l.apps {
-		if l.nested(a.Path) {
+		if l.nested(a.Path) || !contains(a.Path, l.dir) && !contains(l.dir, a.Path) {
 			continue
 		}
+		for j, b := range l.apps {
+			if contains(a.Path, b.Path) {
+				l.walked[j] = true
+			}
+		}
 		l.dirs[a.Path] = place{app: i}
-		if err := filepath.WalkDir(filepath.Join(l.root, filepath.FromSlash(a.Path)), l.visit); err != nil {
+		if err := walkDir(filepath.Join(l.root, filepath.FromSlash(a.Path)), l.visit); err != nil {
 			return nil, err
 		}
 	}
+	l.relocate()
 	l.stale()
 	sort.Slice(l.found, func(i, j int) bool {
 		a, b := l.found[i], l.found[j]
@@ -195,6 +226,11 @@ func (l *linter) setApps(apps []App) error {
 		if !fi.IsDir() {
 			return fmt.Errorf("lint: app %s: %s: not a directory", appName(a), a.Path)
 		}
+		// A folder on the way may be a link (apps -> /elsewhere); the
+		// app must still lie in the tree.
+		if !l.within(filepath.Join(l.root, filepath.FromSlash(p))) {
+			return fmt.Errorf("lint: app %s: path %s is outside the project", appName(a), a.Path)
+		}
 		a.Path = p
 		l.appIndex[p] = len(l.apps)
 		l.apps = append(l.apps, a)
@@ -224,6 +260,38 @@ func cleanPath(p string) (string, error) {
 	return p, nil
 }
 
+// contains reports whether the folder dir (relative, "" for the root) is p
+// or holds it.
+func contains(dir, p string) bool {
+	return dir == "" || p == dir || strings.HasPrefix(p, dir+"/")
+}
+
+// relocate keeps the findings in l.dir and makes their paths relative to
+// it. The manifest files that keys name are made so in setKeys.
+func (l *linter) relocate() {
+	if l.dir == "" {
+		return
+	}
+	kept := l.found[:0]
+	for _, f := range l.found {
+		if strings.HasPrefix(f.Path, l.dir+"/") {
+			f.Path = f.Path[len(l.dir)+1:]
+			kept = append(kept, f)
+		}
+	}
+	l.found = kept
+}
+
+// report returns rel, a path relative to the root, as findings name it:
+// relative to l.dir, which it may lie outside ("../secrets.manifest").
+func (l *linter) report(rel string) string {
+	r, err := filepath.Rel(filepath.FromSlash(l.dir), filepath.FromSlash(rel))
+	if err != nil {
+		return rel
+	}
+	return filepath.ToSlash(r)
+}
+
 // nested reports whether p lies inside another app's folder, which the walk
 // of that folder covers.
 func (l *linter) nested(p string) bool {
@@ -245,6 +313,9 @@ func (l *linter) setKeys(keys []Key) error {
 	copy(l.keys, keys)
 	for i := range l.keys {
 		k := &l.keys[i]
+		if k.File != "" && l.dir != "" {
+			k.File = l.report(k.File)
+		}
 		if k.App != "" {
 			p, err := cleanPath(k.App)
 			if err != nil {
@@ -276,6 +347,17 @@ func (l *linter) setKeys(keys []Key) error {
 	return nil
 }
 
+// allRead reports whether the folders of every app that app (a path, or ""
+// for all of them) names were read.
+func (l *linter) allRead(app string) bool {
+	for i, a := range l.apps {
+		if (app == "" || a.Path == app) && !l.walked[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // where says where k was declared.
 func (k *Key) where() string {
 	if k.File != "" {
@@ -285,10 +367,19 @@ func (k *Key) where() string {
 }
 
 func (l *linter) visit(p string, d fs.DirEntry, err error) error {
-	if err != nil {
-		return fmt.Errorf("lint: %s: %w", l.rel(p), pathErr(err))
-	}
 	rel := l.rel(p)
+	if err != nil {
+		// One unreadable folder costs a warning, not the whole run;
+		// the root itself must be readable.
+		if d == nil || contains(rel, l.dir) {
+			return fmt.Errorf("lint: %s: %w", rel, pathErr(err))
+		}
+		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", pathErr(err)))
+		if d.IsDir() {
+			return filepath.SkipDir
+		}
+		return nil
+	}
 	if d.IsDir() {
 		if i, ok := l.appIndex[rel]; ok {
 			l.dirs[rel] = place{app: i}
@@ -324,7 +415,8 @@ func (l *linter) visit(p string, d fs.DirEntry, err error) error {
 	}
 	src, err := l.read(p)
 	if err != nil {
-		return fmt.Errorf("lint: %s: %w", rel, pathErr(err))
+		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", pathErr(err)))
+		return nil
 	}
 	if src == nil {
 		return nil
@@ -374,22 +466,27 @@ func isDotEnv(base string) bool {
 // inside reports whether the symlink p resolves to a regular file inside the
 // root. Symlinks never lead lint out of the tree.
 func (l *linter) inside(p string) bool {
+	if !l.within(p) {
+		return false
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// within reports whether p, its links resolved, is the root or lies in it.
+func (l *linter) within(p string) bool {
 	t, err := filepath.EvalSymlinks(p)
 	if err != nil {
 		return false
 	}
 	rel, err := filepath.Rel(l.root, t)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
-		return false
-	}
-	fi, err := os.Stat(t)
-	return err == nil && fi.Mode().IsRegular()
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
 // read returns the file's content in l.buf, or nil when it is larger than
 // MaxFileSize.
 func (l *linter) read(p string) ([]byte, error) {
-	f, err := os.Open(p)
+	f, err := openFile(p)
 	if err != nil {
 		return nil, err
 	}
@@ -445,6 +542,10 @@ func (l *linter) stale() {
 	for i := range l.keys {
 		k := &l.keys[i]
 		if k.File == "" {
+			continue
+		}
+		if !l.allRead(k.App) {
+			// Some backend that may read it was not read.
 			continue
 		}
 		used := false

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,43 @@ func TestFixtures(t *testing.T) {
 				"backend/src/esm.mjs:2:20: error: backend loads dotenv; secretexec provides the environment, remove it",
 				"backend/src/esm.mjs:3:24: error: backend loads dotenv; secretexec provides the environment, remove it",
 				"backend/src/esm.mjs:4:28: error: backend loads dotenv; secretexec provides the environment, remove it",
+			},
+		},
+		{
+			// Other dotenv packages, Node's own loaders, and a
+			// package.json with a byte order mark; a type-only import
+			// loads nothing.
+			dir: "dotenv-more",
+			want: []string{
+				"backend/package.json:4:20: error: script loads a .env file with --env-file; secretexec provides the environment, remove it",
+				"backend/package.json:5:21: error: script loads a .env file with dotenv/config; secretexec provides the environment, remove it",
+				"backend/package.json:9:5: error: dotenv-flow in dependencies; secretexec provides the environment, remove it",
+				"backend/package.json:10:5: error: @dotenvx/dotenvx in dependencies; secretexec provides the environment, remove it",
+				"backend/package.json:11:5: error: dotenv-expand in dependencies; secretexec provides the environment, remove it",
+				"backend/src/load.ts:3:8: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/load.ts:4:9: error: backend loads dotenv; secretexec provides the environment, remove it",
+				"backend/src/load.ts:5:9: error: backend loads a .env file with process.loadEnvFile; secretexec provides the environment, remove it",
+			},
+		},
+		{
+			// Destructuring the environment reads from it.
+			dir: "destructure",
+			want: []string{
+				"backend/server.js:1:25: warning: process.env.GITHUB_TOKEN looks like a credential but is not in the manifest",
+				"backend/server.js:5:3: warning: process.env.WEBHOOK_SECRET looks like a credential but is not in the manifest",
+				"src/app.ts:1:9: error: secret OPENAI_API_KEY (secrets.manifest:1) read in browser code",
+				"src/app.ts:2:9: error: secret STRIPE_SECRET_KEY (secrets.manifest:2) read in browser code",
+			},
+		},
+		{
+			// An apostrophe in markup text opens no string: only the
+			// script's string is one.
+			dir: "markup",
+			want: []string{
+				"secrets.manifest:1:1: warning: OPENAI_API_KEY is in the manifest but no backend code references it",
+				"src/Page.svelte:3:17: error: secret OPENAI_API_KEY (secrets.manifest:1) named in browser code",
+				"src/Page.svelte:6:15: error: secret OPENAI_API_KEY (secrets.manifest:1) named in browser code",
+				"src/index.html:2:20: error: secret OPENAI_API_KEY (secrets.manifest:1) named in browser code",
 			},
 		},
 		{
@@ -233,6 +271,12 @@ func TestSkips(t *testing.T) {
 		"src/node_modules/b/x.js":   leak,
 		"dist/bundle.js":            leak,
 		"build/bundle.js":           leak,
+		".next/server/page.js":      leak,
+		".nuxt/dist/app.js":         leak,
+		".output/public/app.js":     leak,
+		".svelte-kit/output/app.js": leak,
+		"coverage/lcov/app.js":      leak,
+		"out/index.js":              leak,
 		".git/hooks/pre-commit.js":  leak,
 		"src/big.js":                big,
 		"src/fits.js":               fits,
@@ -257,6 +301,12 @@ func TestUnreadable(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
+	// apps -> a folder outside the tree, holding the app x.
+	elsewhere := t.TempDir()
+	write(t, elsewhere, map[string]string{"x/backend/.keep": ""})
+	if err := os.Symlink(elsewhere, filepath.Join(dir, "apps")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		root string
@@ -268,6 +318,7 @@ func TestUnreadable(t *testing.T) {
 		{"missing app", dir, Options{Apps: []App{{ID: "web", Path: "web"}}}, "lint: app web: web: does not exist"},
 		{"app outside", dir, Options{Apps: []App{{ID: "up", Path: "../up"}}}, "outside the project"},
 		{"app is a file", dir, Options{Apps: []App{{ID: "f", Path: "file"}}}, "not a directory"},
+		{"app through a symlink", dir, Options{Apps: []App{{ID: "x", Path: "apps/x"}}}, "lint: app x: path apps/x is outside the project"},
 		{"app is a symlink", dir, Options{Apps: []App{{ID: "l", Path: "link"}}}, "a symbolic link"},
 		{"key of no app", dir, Options{Keys: []Key{{Name: "K", App: "web"}}}, "no app has the path web"},
 	}
@@ -281,35 +332,116 @@ func TestUnreadable(t *testing.T) {
 	}
 }
 
-func TestUnreadableFile(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads any file")
-	}
+// TestUnreadableParts makes a folder and a file fail to read, through the
+// seams when running as root (which reads anything) and through permissions
+// otherwise: each costs a warning, and the rest of the tree is linted.
+func TestUnreadableParts(t *testing.T) {
 	root := t.TempDir()
-	write(t, root, map[string]string{"src/a.js": "x\n"})
-	p := filepath.Join(root, "src", "a.js")
-	if err := os.Chmod(p, 0); err != nil {
+	write(t, root, map[string]string{
+		"src/a.js":         "x\n",
+		"src/locked/b.js":  "x = process.env.OPENAI_API_KEY\n",
+		"src/leak.js":      "x = process.env.OPENAI_API_KEY\n",
+		"backend/index.js": "x\n",
+	})
+	lockedDir := filepath.Join(root, "src", "locked")
+	lockedFile := filepath.Join(root, "src", "a.js")
+	if os.Geteuid() == 0 {
+		denied := func(p string) error { return &fs.PathError{Op: "open", Path: p, Err: fs.ErrPermission} }
+		walkDir = func(top string, fn fs.WalkDirFunc) error {
+			return filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
+				if p != lockedDir || err != nil {
+					return fn(p, d, err)
+				}
+				// As WalkDir does when ReadDir fails: once before, once
+				// with the error.
+				if err := fn(p, d, nil); err != nil {
+					return err
+				}
+				if err := fn(p, d, denied(p)); err != nil {
+					return err
+				}
+				return filepath.SkipDir
+			})
+		}
+		openFile = func(p string) (*os.File, error) {
+			if p == lockedFile {
+				return nil, denied(p)
+			}
+			return os.Open(p)
+		}
+		t.Cleanup(func() { walkDir, openFile = filepath.WalkDir, os.Open })
+	} else {
+		for _, p := range []string{lockedDir, lockedFile} {
+			if err := os.Chmod(p, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Cleanup(func() { os.Chmod(lockedDir, 0o755) })
+	}
+	found, err := Run(root, Options{Keys: secret})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	sameLines(t, lines(found), []string{
+		"src/a.js:1:1: warning: cannot read: permission denied",
+		"src/leak.js:1:17: error: secret OPENAI_API_KEY (--require) read in browser code",
+		"src/locked:1:1: warning: cannot read: permission denied",
+	})
+}
+
+// TestDir lints part of an app: the whole app is read, so the backend's
+// references count and the stale check holds, but only findings in Dir are
+// reported, relative to it.
+func TestDir(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"secrets.manifest":  "OPENAI_API_KEY\nSTALE_TOKEN\n",
+		"backend/server.js": "const k = process.env.OPENAI_API_KEY\nconst t = process.env.GITHUB_TOKEN\n",
+		"src/App.tsx":       "const k = process.env.OPENAI_API_KEY\n",
+		"src/deep/x.js":     "const k = process.env.OPENAI_API_KEY\n",
+	})
+	keys, err := Manifests(root, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(root, Options{})
-	if err == nil || err.Error() != "lint: src/a.js: permission denied" {
-		t.Errorf("Run: %v; want lint: src/a.js: permission denied", err)
+	tests := []struct {
+		dir  string
+		want []string
+	}{
+		{"backend", []string{
+			"../secrets.manifest:2:1: warning: STALE_TOKEN is in the manifest but no backend code references it",
+			"server.js:2:23: warning: process.env.GITHUB_TOKEN looks like a credential but is not in the manifest",
+		}},
+		{"src/deep", []string{
+			"../../secrets.manifest:2:1: warning: STALE_TOKEN is in the manifest but no backend code references it",
+			"x.js:1:23: error: secret OPENAI_API_KEY (../../secrets.manifest:1) read in browser code",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			found, err := Run(root, Options{Keys: keys, Dir: tt.dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameLines(t, lines(found), tt.want)
+		})
 	}
 }
 
 func TestManifests(t *testing.T) {
 	root := t.TempDir()
 	write(t, root, map[string]string{
-		"secrets.manifest":        "A_KEY\n",
-		"web/secrets.manifest":    "# web\nB_KEY: b\n",
-		"broken/secrets.manifest": "1BAD\n",
+		"secrets.manifest":             "A_KEY\n",
+		"web/secrets.manifest":         "# web\nB_KEY: b\n",
+		"broken/secrets.manifest":      "1BAD\n",
+		"api/backend/secrets.manifest": "C_TOKEN\n",
 	})
 	keys, err := Manifests(root, []App{{Path: "."}, {Path: "web/"}, {Path: "api"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := fmt.Sprint(keys)
-	want := "[{A_KEY secrets.manifest:1  secrets.manifest 1} {B_KEY web/secrets.manifest:2 web web/secrets.manifest 2}]"
+	want := "[{A_KEY secrets.manifest:1  secrets.manifest 1} {B_KEY web/secrets.manifest:2 web web/secrets.manifest 2} {C_TOKEN api/backend/secrets.manifest:1 api api/backend/secrets.manifest 1}]"
 	if got != want {
 		t.Errorf("keys %s; want %s", got, want)
 	}

@@ -13,13 +13,13 @@ import (
 	"github.com/secretexec/secretexec/manifest"
 )
 
-// ManifestName is the manifest file lint looks for in the root and in each
-// app folder.
+// ManifestName is the manifest file lint looks for in the root, in each app
+// folder and in each app's backend folder.
 const ManifestName = "secrets.manifest"
 
 // Manifests reads the manifests a project keeps by default: ManifestName in
-// the root, whose keys are the whole project's, and in each app folder,
-// whose keys are that app's. A missing file is no error; an unreadable or
+// the root, whose keys are the whole project's, and in each app folder and
+// its backend folder, whose keys are that app's. A missing file is no error; an unreadable or
 // invalid one is.
 func Manifests(root string, apps []App) ([]Key, error) {
 	if len(apps) == 0 {
@@ -55,6 +55,9 @@ func Manifests(root string, apps []App) ([]Key, error) {
 			return nil, fmt.Errorf("lint: app %s: %w", appName(a), err)
 		}
 		if err := read(p, p); err != nil {
+			return nil, err
+		}
+		if err := read(path.Join(p, "backend"), p); err != nil {
 			return nil, err
 		}
 	}

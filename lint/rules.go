@@ -18,6 +18,10 @@ func (l *linter) source(rel string, src []byte, pl place, markup bool) {
 			if n, ok := l.names[string(w)]; ok && !n.public {
 				refs[n.key.Name] = true
 			}
+			if !inString && loadsEnvFile(src, start, end) {
+				line, col := at.of(start)
+				l.add(rel, line, col, Error, "backend loads a .env file with process.loadEnvFile; secretexec provides the environment, remove it")
+			}
 			if credential(w) && envRead(src, start, end, inString, false) && !known[string(w)] {
 				line, col := at.of(start)
 				l.add(rel, line, col, Warning, fmt.Sprintf("process.env.%s looks like a credential but is not in the manifest", w))
@@ -94,15 +98,65 @@ func envRead(src []byte, start, end int, inString, meta bool) bool {
 	}
 	before := src[:start]
 	return bytes.HasSuffix(before, []byte("process.env.")) || bytes.HasSuffix(before, []byte("process.env?.")) ||
-		meta && (bytes.HasSuffix(before, []byte("import.meta.env.")) || bytes.HasSuffix(before, []byte("import.meta.env?.")))
+		meta && (bytes.HasSuffix(before, []byte("import.meta.env.")) || bytes.HasSuffix(before, []byte("import.meta.env?."))) ||
+		destructured(src, start, end, meta)
 }
 
-// loadsDotenv reports whether the string literal at quote names the dotenv
+// destructured reports whether the word src[start:end] is a property taken
+// out of the environment by destructuring: const { W } = process.env,
+// { A, W: alias } = process.env, { W = "x" } = process.env, and with meta
+// set import.meta.env too.
+func destructured(src []byte, start, end int, meta bool) bool {
+	const space = " \t\r\n"
+	b := bytes.TrimRight(src[:start], space)
+	if len(b) == 0 || b[len(b)-1] != '{' && b[len(b)-1] != ',' {
+		return false
+	}
+	a := bytes.TrimLeft(src[end:], space)
+	if len(a) == 0 || bytes.IndexByte([]byte(",}:="), a[0]) < 0 {
+		return false
+	}
+	// The pattern's closing brace, looked for not too far.
+	k := bytes.IndexByte(a[:min(len(a), 1000)], '}')
+	if k < 0 {
+		return false
+	}
+	a = bytes.TrimLeft(a[k+1:], space)
+	if len(a) < 2 || a[0] != '=' || a[1] == '=' || a[1] == '>' {
+		return false
+	}
+	a = bytes.TrimLeft(a[1:], space)
+	for _, env := range []string{"process.env", "import.meta.env"} {
+		if !meta && env == "import.meta.env" {
+			break
+		}
+		if bytes.HasPrefix(a, []byte(env)) && (len(a) == len(env) || a[len(env)] != '.' && a[len(env)] != '?' && !isWord(a[len(env)])) {
+			return true
+		}
+	}
+	return false
+}
+
+// dotenvPackages are the packages that load a .env file into process.env.
+var dotenvPackages = []string{"dotenv", "dotenv-flow", "dotenv-expand", "@dotenvx/dotenvx"}
+
+// isDotenv reports whether the module specifier s names one of
+// dotenvPackages or a file in it (dotenv/config).
+func isDotenv(s []byte) bool {
+	for _, p := range dotenvPackages {
+		if bytes.HasPrefix(s, []byte(p)) && (len(s) == len(p) || s[len(p)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// loadsDotenv reports whether the string literal at quote names a dotenv
 // module in an import or require: import 'dotenv/config', import x from
-// "dotenv", require('dotenv'), import("dotenv").
+// "dotenv", require('dotenv'), import("dotenv"). A type-only import
+// (import type { X } from "dotenv") loads nothing at run time.
 func loadsDotenv(src []byte, quote, start, end int) bool {
-	s := src[start:end]
-	if !bytes.Equal(s, []byte("dotenv")) && !bytes.HasPrefix(s, []byte("dotenv/")) {
+	if !isDotenv(src[start:end]) {
 		return false
 	}
 	before := bytes.TrimRight(src[:quote], " \t\r\n")
@@ -110,17 +164,51 @@ func loadsDotenv(src []byte, quote, start, end int) bool {
 		before = bytes.TrimRight(before[:len(before)-1], " \t\r\n")
 	}
 	for _, w := range []string{"import", "require", "from"} {
-		if bytes.HasSuffix(before, []byte(w)) && (len(before) == len(w) || !isWord(before[len(before)-len(w)-1])) {
-			return true
+		if endsWithWord(before, w) {
+			return w != "from" || !typeOnly(before)
 		}
 	}
 	return false
 }
 
-// packageJSON reports dotenv among a backend's dependencies. A file that is
-// not JSON gets a warning: it cannot be checked.
+// endsWithWord reports whether b ends with the word w.
+func endsWithWord(b []byte, w string) bool {
+	return bytes.HasSuffix(b, []byte(w)) && (len(b) == len(w) || !isWord(b[len(b)-len(w)-1]))
+}
+
+// typeOnly reports whether the import or export statement that ends in b
+// ("... from") is "import type" or "export type".
+func typeOnly(b []byte) bool {
+	i := max(bytes.LastIndex(b, []byte("import")), bytes.LastIndex(b, []byte("export")))
+	if i < 0 {
+		return false
+	}
+	rest := bytes.TrimLeft(b[i+len("import"):], " \t\r\n")
+	return bytes.HasPrefix(rest, []byte("type")) && len(rest) > 4 && !isWord(rest[4])
+}
+
+// loadsEnvFile reports whether the word src[start:end] is the call
+// process.loadEnvFile(…), Node's own dotenv.
+func loadsEnvFile(src []byte, start, end int) bool {
+	if string(src[start:end]) != "loadEnvFile" {
+		return false
+	}
+	before := bytes.TrimRight(src[:start], " \t")
+	return bytes.HasSuffix(before, []byte("process.")) || bytes.HasSuffix(before, []byte("process?."))
+}
+
+// packageJSON reports a dotenv package among a backend's dependencies, and
+// scripts that load a .env file (node --env-file=.env, -r dotenv/config). A
+// file that is not JSON gets a warning: it cannot be checked.
 func (l *linter) packageJSON(rel string, src []byte) {
-	dec := json.NewDecoder(bytes.NewReader(src))
+	at := positions{src: src}
+	// A byte order mark, which some editors write, is no JSON; offsets
+	// below count from after it.
+	bom := 0
+	if bytes.HasPrefix(src, []byte("\xef\xbb\xbf")) {
+		bom = 3
+	}
+	dec := json.NewDecoder(bytes.NewReader(src[bom:]))
 	bad := func(err error) {
 		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot check package.json: %v", err))
 	}
@@ -131,7 +219,6 @@ func (l *linter) packageJSON(rel string, src []byte) {
 		bad(fmt.Errorf("not an object"))
 		return
 	}
-	at := positions{src: src}
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
@@ -139,6 +226,16 @@ func (l *linter) packageJSON(rel string, src []byte) {
 			return
 		}
 		field, _ := t.(string)
+		if field == "scripts" {
+			from := bom + int(dec.InputOffset())
+			var scripts map[string]string
+			if err := dec.Decode(&scripts); err != nil {
+				bad(err)
+				return
+			}
+			l.scripts(rel, src, from, bom+int(dec.InputOffset()), &at)
+			continue
+		}
 		if field != "dependencies" && field != "devDependencies" {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
@@ -152,17 +249,39 @@ func (l *linter) packageJSON(rel string, src []byte) {
 			bad(err)
 			return
 		}
-		if _, ok := deps["dotenv"]; !ok {
-			continue
+		for _, p := range dotenvPackages {
+			if _, ok := deps[p]; !ok {
+				continue
+			}
+			// The decoder has just passed the object; its key is the
+			// last one before this offset.
+			off := bytes.LastIndex(src[:bom+int(dec.InputOffset())], []byte(`"`+p+`"`))
+			line, col := 1, 1
+			if off >= 0 {
+				line, col = at.of(off)
+			}
+			l.add(rel, line, col, Error, fmt.Sprintf("%s in %s; secretexec provides the environment, remove it", p, field))
 		}
-		// The decoder has just passed the object; its "dotenv" key is
-		// the last one before this offset.
-		off := bytes.LastIndex(src[:dec.InputOffset()], []byte(`"dotenv"`))
-		line, col := 1, 1
-		if off >= 0 {
-			line, col = at.of(off)
+	}
+}
+
+// envFileFlags are what, in a package.json script, loads a .env file: Node's
+// --env-file and --env-file-if-exists, and preloading dotenv/config.
+var envFileFlags = []string{"--env-file", "dotenv/config"}
+
+// scripts reports each envFileFlags in src[from:to], the "scripts" object
+// of a package.json.
+func (l *linter) scripts(rel string, src []byte, from, to int, at *positions) {
+	for _, flag := range envFileFlags {
+		for i := from; i < to; {
+			k := bytes.Index(src[i:to], []byte(flag))
+			if k < 0 {
+				break
+			}
+			line, col := at.of(i + k)
+			l.add(rel, line, col, Error, fmt.Sprintf("script loads a .env file with %s; secretexec provides the environment, remove it", flag))
+			i += k + len(flag)
 		}
-		l.add(rel, line, col, Error, fmt.Sprintf("dotenv in %s; secretexec provides the environment, remove it", field))
 	}
 }
 
@@ -199,8 +318,10 @@ func (l *linter) envFile(rel string, src []byte) {
 }
 
 // positions turns byte offsets of one file into 1-based lines and columns,
-// counting columns in characters as editors do. Offsets mostly come in
-// increasing order, so it counts on from the last one.
+// counting columns in Unicode code points (editors that count UTF-16 code
+// units count one more past a character outside the Basic Multilingual
+// Plane). Offsets mostly come in increasing order, so it counts on from the
+// last one.
 type positions struct {
 	src       []byte
 	off       int

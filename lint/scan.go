@@ -6,13 +6,14 @@ import (
 )
 
 // A scanner walks JavaScript-like source (JS, TS, JSX, and the script and
-// markup of .vue, .svelte and .html files) once, byte by byte, and reports
+// markup of .vue, .svelte, .astro and .html files) once, byte by byte, and reports
 // every word outside comments and every string literal. It is a lexer just
 // good enough to tell code from strings from comments: it knows quotes,
 // template literals with ${} nesting, line and block comments, HTML
-// comments in markup files, and guesses regular expression literals from the
-// byte before them, as JavaScript minifiers do. It never fails: on odd input
-// it only misreads a word as code or string, which costs a finding at most.
+// comments and the text around the code in markup files, and guesses
+// regular expression literals from the byte or keyword before them, as
+// JavaScript minifiers do. It never fails: on odd input it only misreads a
+// word as code or string, which costs a finding at most.
 type scanner struct {
 	src []byte
 	// html makes <!-- --> a comment, for .html, .vue and .svelte files.
@@ -42,8 +43,20 @@ func (s *scanner) run() {
 	var tmpl []int
 	depth := 0
 	prev := byte(0) // the last significant byte of code, 'a' for an operand
+	// In markup files, m follows the markup around the code, so that
+	// text like "<p>Don't {KEY}</p>" opens no string.
+	var m markupState
+	if s.html {
+		m.start(src)
+	}
 	for i := 0; i < n; {
 		c := src[i]
+		if s.html && m.text(src, i) {
+			// Quotes, slashes and backticks in text are prose.
+			prev = c
+			i++
+			continue
+		}
 		switch {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
@@ -75,8 +88,13 @@ func (s *scanner) run() {
 				j++
 			}
 			s.word(i, j, false)
-			i = j
 			prev = 'a'
+			if regexKeyword(src[i:j]) {
+				// return /x/.test(s): after these words a '/'
+				// opens a regular expression, never divides.
+				prev = '('
+			}
+			i = j
 		case c == '{':
 			depth++
 			prev = c
@@ -105,6 +123,90 @@ func (s *scanner) run() {
 			i++
 		}
 	}
+}
+
+// A markupState follows the markup of a .vue, .svelte, .astro or .html file
+// byte by byte: whether the scanner is in a tag, in a <script> or <style>
+// element (or an Astro front matter), or in text, and how deep in {}
+// expressions of the text (Vue's {{ }}, Svelte's and JSX-like { }).
+type markupState struct {
+	inTag   bool
+	opening bool // the tag being read opens a script or style element
+	code    int  // offset up to which the file is code (Astro front matter)
+	inCode  bool // in a script or style element
+	closing string
+	braces  int
+}
+
+// start notes an Astro front matter, code between two "---" lines.
+func (m *markupState) start(src []byte) {
+	if bytes.HasPrefix(src, []byte("---")) {
+		m.code = skipPast(src, 3, "\n---")
+	}
+}
+
+// text reports whether the byte at i is a quote, slash or backtick of
+// markup text, and updates the state with it. It must see every byte that
+// the scanner reads as code, in order; bytes it skips as strings or
+// comments are never markup.
+func (m *markupState) text(src []byte, i int) bool {
+	if i < m.code {
+		return false
+	}
+	c := src[i]
+	if m.inCode {
+		if c == '<' && hasPrefixFold(src[i:], m.closing) {
+			m.inCode, m.inTag = false, true
+		}
+		return false
+	}
+	switch c {
+	case '<':
+		if m.braces == 0 && i+1 < len(src) && (isLetter(src[i+1]) || src[i+1] == '/') {
+			m.inTag = true
+			for _, el := range []string{"script", "style"} {
+				if hasPrefixFold(src[i+1:], el) && i+1+len(el) < len(src) && !isWord(src[i+1+len(el)]) {
+					m.opening, m.closing = true, "</"+el
+				}
+			}
+		}
+	case '>':
+		if m.inTag && m.braces == 0 {
+			m.inTag = false
+			if m.opening {
+				m.opening, m.inCode = false, true
+			}
+		}
+	case '{':
+		m.braces++
+	case '}':
+		if m.braces > 0 {
+			m.braces--
+		}
+	case '\'', '"', '/', '`':
+		return !m.inTag && m.braces == 0
+	}
+	return false
+}
+
+func isLetter(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// hasPrefixFold reports whether b begins with the ASCII prefix p in any case.
+func hasPrefixFold(b []byte, p string) bool {
+	return len(b) >= len(p) && bytes.EqualFold(b[:len(p)], []byte(p))
+}
+
+// regexKeyword reports whether w is a keyword after which a '/' starts a
+// regular expression literal.
+func regexKeyword(w []byte) bool {
+	switch string(w) {
+	case "return", "typeof", "case", "do", "else", "in", "instanceof", "new",
+		"void", "delete", "throw", "yield", "await", "of":
+		return true
+	}
+	return false
 }
 
 // quoted scans the '- or "-quoted string whose quote is at i and returns the
