@@ -25,7 +25,7 @@ const config = {
 };
 
 // The store credential must never reach the backend.
-if (process.env.FUSEBASE_API_KEY !== undefined) {
+if (Object.hasOwn(process.env, 'FUSEBASE_API_KEY')) {
   throw new Error('FUSEBASE_API_KEY leaked into the backend environment');
 }
 
