@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/secretexec/secretexec/fusebase"
+	"github.com/secretexec/secretexec/internal/oserr"
 	"github.com/secretexec/secretexec/lint"
 )
 
@@ -33,7 +34,7 @@ func (c *cli) lint(ctx context.Context, args []string) error {
 		return usagef("lint takes one DIR, not %q (flags go before it)", strings.Join(cfg.Command, " "))
 	}
 	if fi, err := os.Stat(dir); err != nil {
-		return configf("lint: %s: %v", dir, pathErr(err))
+		return configf("lint: %s: %v", dir, oserr.Cause(err))
 	} else if !fi.IsDir() {
 		return configf("lint: %s: not a directory", dir)
 	}
@@ -126,7 +127,7 @@ func (c *cli) lintKeys(ctx context.Context, cfg *config, root string, apps []lin
 	if cfg.ManifestGiven {
 		keys, err = lint.ReadManifest(cfg.Manifest, relTo(root, cfg.Manifest), "")
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return nil, configf("manifest %s: %v", cfg.Manifest, pathErr(err))
+			return nil, configf("manifest %s: %v", cfg.Manifest, oserr.Cause(err))
 		}
 	} else {
 		keys, err = lint.Manifests(root, apps)

@@ -20,6 +20,7 @@ import (
 	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/inject"
 	"github.com/secretexec/secretexec/internal/logging"
+	"github.com/secretexec/secretexec/internal/oserr"
 	"github.com/secretexec/secretexec/manifest"
 )
 
@@ -64,7 +65,7 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if lookupPath(p.env.Env) != lookupPath(c.environ) {
+	if inject.PathOf(p.env.Env) != inject.PathOf(c.environ) {
 		if path, err = inject.LookPath(cfg.Command[0], p.env.Env); err != nil {
 			return err
 		}
@@ -479,7 +480,7 @@ func (c *cli) loadManifest(cfg *config) (*manifest.Manifest, error) {
 		}
 		c.log.Debug("manifest", "path", path, "keys", len(m.Keys))
 	case cfg.ManifestGiven || !errors.Is(err, fs.ErrNotExist):
-		return nil, configf("manifest %s: %v", path, pathErr(err))
+		return nil, configf("manifest %s: %v", path, oserr.Cause(err))
 	}
 	if len(keys) > 0 {
 		if m == nil {
@@ -488,18 +489,6 @@ func (c *cli) loadManifest(cfg *config) (*manifest.Manifest, error) {
 		m.Add(keys...)
 	}
 	return m, nil
-}
-
-// pathErr drops the path an *fs.PathError repeats.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		if errors.Is(pe.Err, fs.ErrNotExist) {
-			return errors.New("does not exist")
-		}
-		return pe.Err
-	}
-	return err
 }
 
 // sources builds the sources named by --from, in merge order.
@@ -562,16 +551,6 @@ func (c *cli) client(cfg *config) fetch.Client {
 		cl.HeaderWait = d
 	}
 	return cl
-}
-
-// lookupPath returns the PATH in env.
-func lookupPath(env []string) string {
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 func plural(n int, word string) string {

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/secretexec/secretexec/internal/oserr"
 )
 
 // Dir is a directory holding one regular file per key, as Docker and
@@ -73,7 +75,7 @@ func (d *Dir) readKey(name string) (value string, ok bool, err error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", false, errorf(Config, d.Name(), "%s: %v", name, unwrapPath(err))
+		return "", false, errorf(Config, d.Name(), "%s: %v", name, oserr.Cause(err))
 	}
 	defer f.Close()
 	b, err := io.ReadAll(limitReader(f, MaxSize))
@@ -81,7 +83,7 @@ func (d *Dir) readKey(name string) (value string, ok bool, err error) {
 		if _, big := err.(*TooBigError); big {
 			return "", false, errorf(Protocol, d.Name(), "%s: %v", name, err)
 		}
-		return "", false, errorf(Config, d.Name(), "%s: %v", name, unwrapPath(err))
+		return "", false, errorf(Config, d.Name(), "%s: %v", name, oserr.Cause(err))
 	}
 	b = trimNewline(b)
 	return string(b), true, nil
@@ -94,11 +96,4 @@ func trimNewline(b []byte) []byte {
 		b = b[:n-1]
 	}
 	return b
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+
+	"github.com/secretexec/secretexec/internal/oserr"
 )
 
 // File is a JSON file in either shape Decode accepts.
@@ -36,15 +38,9 @@ func (f *File) Fetch(ctx context.Context) ([]Secret, error) {
 // openError reports a file or directory that cannot be read as a
 // configuration error, without the path twice.
 func openError(source string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return errorf(Config, source, "does not exist")
-	case errors.Is(err, fs.ErrPermission):
-		return errorf(Config, source, "permission denied")
+	err = oserr.Cause(err)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		return errorf(Config, source, "%v", err)
 	}
 	return errorf(Config, source, "cannot read: %v", err)
 }

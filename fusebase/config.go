@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/secretexec/secretexec/internal/oserr"
 )
 
 // A Config is the user's ~/.fusebase/config.json, which `fusebase auth`
@@ -41,7 +43,7 @@ func LoadConfig(home string) (*Config, error) {
 		return c, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.File, unwrapPath(err))
+		return nil, fmt.Errorf("%s: %w", c.File, oserr.Cause(err))
 	}
 	var raw configJSON
 	if err := json.Unmarshal(b, &raw); err != nil {

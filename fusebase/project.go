@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/secretexec/secretexec/internal/oserr"
 )
 
 // ProjectFile is the name of the project file the Fusebase CLI writes.
@@ -69,7 +71,7 @@ func FindProject(dir string) (*Project, error) {
 			return LoadProject(file)
 		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w", file, unwrapPath(err))
+			return nil, fmt.Errorf("%s: %w", file, oserr.Cause(err))
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
@@ -99,7 +101,7 @@ type entryJSON struct {
 func LoadProject(file string) (*Project, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, unwrapPath(err))
+		return nil, fmt.Errorf("%s: %w", file, oserr.Cause(err))
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -144,6 +146,13 @@ func (p *Project) listName() string {
 	return "apps"
 }
 
+// jsonKind names the kind of JSON value a type error met. Value may
+// carry the literal ("number 1e999"): only its first word is kept.
+func jsonKind(typ *json.UnmarshalTypeError) string {
+	kind, _, _ := strings.Cut(typ.Value, " ")
+	return kind
+}
+
 // jsonProblem describes a JSON error by position and type only: the
 // standard messages quote the offending input, and the files read here
 // sit next to credentials.
@@ -156,19 +165,11 @@ func jsonProblem(err error) string {
 	case errors.As(err, &typ):
 		field := typ.Field
 		if field == "" {
-			return fmt.Sprintf("want a JSON object, got a JSON %s", typ.Value)
+			return fmt.Sprintf("want a JSON object, got a JSON %s", jsonKind(typ))
 		}
-		return fmt.Sprintf("%s: want %s, got a JSON %s", field, typ.Type, typ.Value)
+		return fmt.Sprintf("%s: want %s, got a JSON %s", field, typ.Type, jsonKind(typ))
 	}
 	return "malformed JSON"
-}
-
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // An AppError reports that no single app could be picked from the project.

@@ -35,14 +35,8 @@ func LookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return checkExecutable(name, name, false)
 	}
-	pathList := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			pathList = v
-		}
-	}
 	var firstErr error
-	for _, dir := range filepath.SplitList(pathList) {
+	for _, dir := range filepath.SplitList(PathOf(env)) {
 		if dir == "" {
 			dir = "." // POSIX: an empty PATH entry is the working directory
 		}
@@ -73,6 +67,17 @@ func LookPath(name string, env []string) (string, error) {
 // a file that cannot even be looked at (in a folder the user may not
 // search) is not there, as for a shell; named outright, it is not
 // executable.
+// PathOf returns the value of PATH in env: the first one, should it be
+// set twice, as getenv(3) in the command would see it.
+func PathOf(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
 func checkExecutable(name, path string, searching bool) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {

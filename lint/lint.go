@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/secretexec/secretexec/internal/oserr"
 )
 
 // Severity says whether a finding fails the check.
@@ -153,10 +155,10 @@ func Run(root string, opts Options) ([]Finding, error) {
 		abs, err = filepath.Abs(abs)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lint: %s: %w", root, pathErr(err))
+		return nil, fmt.Errorf("lint: %s: %w", root, oserr.Cause(err))
 	}
 	if fi, err := os.Stat(abs); err != nil {
-		return nil, fmt.Errorf("lint: %s: %w", root, pathErr(err))
+		return nil, fmt.Errorf("lint: %s: %w", root, oserr.Cause(err))
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("lint: %s: not a directory", root)
 	}
@@ -218,7 +220,7 @@ func (l *linter) setApps(apps []App) error {
 		}
 		fi, err := os.Lstat(filepath.Join(l.root, filepath.FromSlash(p)))
 		if err != nil {
-			return fmt.Errorf("lint: app %s: %s: %w", appName(a), a.Path, pathErr(err))
+			return fmt.Errorf("lint: app %s: %s: %w", appName(a), a.Path, oserr.Cause(err))
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			return fmt.Errorf("lint: app %s: %s: a symbolic link, which lint does not follow", appName(a), a.Path)
@@ -372,9 +374,9 @@ func (l *linter) visit(p string, d fs.DirEntry, err error) error {
 		// One unreadable folder costs a warning, not the whole run;
 		// the root itself must be readable.
 		if d == nil || contains(rel, l.dir) {
-			return fmt.Errorf("lint: %s: %w", rel, pathErr(err))
+			return fmt.Errorf("lint: %s: %w", rel, oserr.Cause(err))
 		}
-		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", pathErr(err)))
+		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", oserr.Cause(err)))
 		if d.IsDir() {
 			return filepath.SkipDir
 		}
@@ -415,7 +417,7 @@ func (l *linter) visit(p string, d fs.DirEntry, err error) error {
 	}
 	src, err := l.read(p)
 	if err != nil {
-		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", pathErr(err)))
+		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", oserr.Cause(err)))
 		return nil
 	}
 	if src == nil {
@@ -514,22 +516,6 @@ func parent(rel string) string {
 		return rel[:i]
 	}
 	return ""
-}
-
-// pathErr drops the path from a *fs.PathError, which the caller states once,
-// and words the common causes plainly.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return errors.New("does not exist")
-	case errors.Is(err, fs.ErrPermission):
-		return errors.New("permission denied")
-	}
-	return err
 }
 
 func (l *linter) add(rel string, line, col int, sev Severity, msg string) {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/secretexec/secretexec/internal/oserr"
 	"github.com/secretexec/secretexec/manifest"
 )
 
@@ -41,7 +42,7 @@ func Manifests(root string, apps []App) ([]Key, error) {
 		case errors.As(err, &syntax):
 			return err
 		case err != nil:
-			return fmt.Errorf("lint: manifest %s: %w", rel, pathErr(err))
+			return fmt.Errorf("lint: manifest %s: %w", rel, oserr.Cause(err))
 		}
 		keys = append(keys, ks...)
 		return nil

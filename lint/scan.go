@@ -49,6 +49,20 @@ func (s *scanner) run() {
 	if s.html {
 		m.start(src)
 	}
+	// template scans a template literal's text from i, at its start or
+	// where a ${ expression closed, and returns where the code resumes:
+	// after its closing backtick, or inside its next ${.
+	template := func(i int) int {
+		i, open := s.template(i)
+		if open {
+			tmpl = append(tmpl, depth)
+			depth++
+			prev = '{'
+		} else {
+			prev = 'a'
+		}
+		return i
+	}
 	for i := 0; i < n; {
 		c := src[i]
 		if s.html && m.text(src, i) {
@@ -70,15 +84,7 @@ func (s *scanner) run() {
 			i = s.quoted(i)
 			prev = 'a'
 		case c == '`':
-			var open bool
-			i, open = s.template(i + 1)
-			if open {
-				tmpl = append(tmpl, depth)
-				depth++
-				prev = '{'
-			} else {
-				prev = 'a'
-			}
+			i = template(i + 1)
 		case c == '/' && (prev == 0 || strings.IndexByte(regexBefore, prev) >= 0):
 			i = skipRegex(src, i)
 			prev = 'a'
@@ -105,15 +111,7 @@ func (s *scanner) run() {
 			}
 			if k := len(tmpl); k > 0 && tmpl[k-1] == depth {
 				tmpl = tmpl[:k-1]
-				var open bool
-				i, open = s.template(i + 1)
-				if open {
-					tmpl = append(tmpl, depth)
-					depth++
-					prev = '{'
-				} else {
-					prev = 'a'
-				}
+				i = template(i + 1)
 				continue
 			}
 			prev = c
