@@ -7,7 +7,7 @@
 #
 # Build: docker build --build-arg VERSION=v1.2.3 -t secretexec .
 
-ARG GO_VERSION=1.23
+ARG GO_VERSION=1.26
 
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src
