@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -14,33 +13,41 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretexec/secretexec/internal/spawn"
+	"github.com/secretexec/secretexec/internal/startup"
 )
 
 // TestInterruptDuringFetch sends each interrupt signal to secretexec while
-// it is stuck reading a FIFO that nobody writes: it must exit 128+n by
-// itself (not die of the signal), say why, and start nothing.
+// it is stuck reading a FIFO that nobody writes, once it says it listens
+// for interrupts: it must exit 128+n by itself (not die of the signal), say
+// why, and start nothing.
 func TestInterruptDuringFetch(t *testing.T) {
 	bin := buildSecretexec(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT} {
-		t.Run(signalName(sig), func(t *testing.T) {
+		t.Run(startup.SignalName(sig), func(t *testing.T) {
 			dir := t.TempDir()
 			fifo := filepath.Join(dir, "fifo")
 			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 				t.Skipf("mkfifo: %v", err)
 			}
 			marker := filepath.Join(dir, "started")
-			cmd := exec.Command(bin, "--from", "file:"+fifo, "--", "touch", marker)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
+			cmd := exec.Command(bin, "--log-level", "debug", "--from", "file:"+fifo, "--", "touch", marker)
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(300 * time.Millisecond) // let it block in open(2)
+			lines := spawn.Lines(stderr)
+			spawn.Await(t, lines, "listening for interrupts")
 			start := time.Now()
 			if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			err := cmd.Wait()
+			rest := spawn.Rest(lines)
+			err = cmd.Wait()
 			elapsed := time.Since(start)
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) {
@@ -55,9 +62,9 @@ func TestInterruptDuringFetch(t *testing.T) {
 			if elapsed > 2*time.Second {
 				t.Errorf("took %v to exit after the signal", elapsed)
 			}
-			want := "secretexec: error: interrupted by " + signalName(sig) + " before starting the command"
-			if !strings.Contains(stderr.String(), want) {
-				t.Errorf("stderr = %q; want %q", stderr.String(), want)
+			want := "secretexec: error: interrupted by " + startup.SignalName(sig) + " before starting the command"
+			if !strings.Contains(rest, want) {
+				t.Errorf("stderr = %q; want %q", rest, want)
 			}
 			if _, err := os.Stat(marker); err == nil {
 				t.Errorf("the command was started")
@@ -80,8 +87,8 @@ func TestTimeoutStuckSource(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	elapsed := time.Since(start)
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitUnavailable {
-		t.Fatalf("err = %v; want exit %d\n%s", err, exitUnavailable, out)
+	if !errors.As(err, &ee) || ee.ExitCode() != 69 {
+		t.Fatalf("err = %v; want exit 69\n%s", err, out)
 	}
 	if elapsed > 10*time.Second {
 		t.Errorf("took %v; want about 500ms", elapsed)

@@ -53,6 +53,8 @@ type Error struct {
 	Kind   Kind
 	Source string // Source.Name of the failing source
 	Err    error
+	// Status is the HTTP status of the answer that failed, or 0.
+	Status int
 	// Hints say what the user could do next; each is one line.
 	Hints []string
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -20,7 +21,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/internal/redact"
 )
 
@@ -47,6 +47,8 @@ type Client struct {
 	// connection that hangs is then retried, instead of eating the whole
 	// --timeout. Zero means DefaultHeaderWait.
 	HeaderWait time.Duration
+	// UserAgent is sent with every request; "" sends "secretexec".
+	UserAgent string
 	// Log receives a debug line per request and response and a warning
 	// per retry, never with a query string, a header or a body. Nil
 	// discards them.
@@ -54,7 +56,7 @@ type Client struct {
 }
 
 // HTTP is a secrets endpoint: GET answers with either shape Decode reads,
-// given the Fusebase API key as a Bearer token.
+// given the API key as a Bearer token.
 //
 // Connection errors, 429 and 5xx other than 501 are retried with
 // exponential backoff and full jitter, within the deadline of the context
@@ -63,100 +65,53 @@ type HTTP struct {
 	URL    string
 	APIKey string
 	Client Client
-
-	// For a Fusebase app, the app and the project it came from, for
-	// messages and hints; empty when the URL was given.
-	app     string
-	project *fusebase.Project
+	// Label, when set, names the source in messages instead of its URL,
+	// which the messages about requests then show.
+	Label string
 }
 
-// NewHTTP returns the source for an endpoint URL given by the user. A URL
-// that is not http or https, or plain http to a host other than loopback,
-// is a Config error: nothing is sent.
+// NewHTTP returns the source for an endpoint URL. A URL that is not http
+// or https, or plain http to a host other than loopback, and a missing key
+// or one that cannot be sent in a header are Config errors: nothing is
+// sent.
 func NewHTTP(rawURL, apiKey string, c Client) (*HTTP, error) {
 	h := &HTTP{URL: rawURL, APIKey: apiKey, Client: c}
-	if err := checkURL(rawURL); err != nil {
+	if err := CheckURL(rawURL); err != nil {
 		return nil, &Error{Kind: Config, Source: h.Name(), Err: err}
-	}
-	if apiKey == "" {
-		return nil, noKeyError(h.Name())
 	}
 	var err error
-	if h.APIKey, err = cleanKey(apiKey); err != nil {
+	if h.APIKey, err = CleanKey(apiKey); err != nil {
 		return nil, &Error{Kind: Config, Source: h.Name(), Err: err}
 	}
 	return h, nil
 }
 
-// NewFusebase returns the source for a Fusebase app: o.URL, or the
-// endpoint built from fusebase.json, with the key from o.APIKey or
-// ~/.fusebase/config.json (see fusebase.Resolve). Every problem is a
-// Config error with hints.
-func NewFusebase(o fusebase.Options, c Client) (*HTTP, error) {
-	t, err := fusebase.Resolve(o)
-	if err != nil {
-		return nil, resolveError(err)
-	}
-	h := &HTTP{URL: t.URL, APIKey: t.APIKey, Client: c, app: t.App.ID, project: t.Project}
-	if h.APIKey, err = cleanKey(t.APIKey); err != nil {
-		return nil, &Error{Kind: Config, Source: h.Name(), Err: err}
-	}
-	if err := checkURL(t.URL); err != nil {
-		if h.app != "" {
-			err = fmt.Errorf("%s: %w", h.endpoint(), err)
-		}
-		e := &Error{Kind: Config, Source: h.Name(), Err: err}
-		if o.URL == "" && o.APIURL != "" {
-			e.Hints = []string{"the API base comes from --api-url or FUSEBASE_API_URL"}
-		}
-		return nil, e
-	}
-	return h, nil
-}
+// ErrNoKey is the error of an empty API key.
+var ErrNoKey = errors.New("no API key")
 
-// resolveError adds hints to a problem with the Fusebase settings.
-func resolveError(err error) error {
-	e := &Error{Kind: Config, Source: "fusebase", Err: err}
-	var appErr *fusebase.AppError
-	switch {
-	case errors.Is(err, fusebase.ErrNoKey):
-		return noKeyError("fusebase")
-	case errors.Is(err, fusebase.ErrNoProject):
-		e.Hints = []string{"run in the app's folder, or give the endpoint with --url or SECRETEXEC_URL"}
-	case errors.As(err, &appErr) && len(appErr.Apps) > 0:
-		e.Hints = []string{"pick the app with --app ID or SECRETEXEC_APP, or run in its folder"}
-	}
-	return e
-}
-
-// cleanKey trims the white space a key picks up from `echo` into a
-// Kubernetes Secret or a hand-edited config.json, and refuses a key that
-// cannot be sent in a header: without this, the request fails the same
-// way every time and would be retried until the deadline.
-func cleanKey(key string) (string, error) {
+// CleanKey trims the white space a key picks up from `echo` into a
+// Kubernetes Secret or a hand-edited file, and refuses a key that cannot
+// be sent in a header: without this, the request fails the same way every
+// time and would be retried until the deadline.
+func CleanKey(key string) (string, error) {
 	key = strings.TrimSpace(key)
 	for i := 0; i < len(key); i++ {
 		if c := key[i]; c < 0x20 || c == 0x7f {
-			return "", errors.New("the Fusebase API key (FUSEBASE_API_KEY or apiKey in ~/.fusebase/config.json) holds a control character")
+			return "", errors.New("the API key holds a control character")
 		}
 	}
 	if key == "" {
-		return "", fusebase.ErrNoKey
+		return "", ErrNoKey
 	}
 	return key, nil
 }
 
-func noKeyError(source string) *Error {
-	return &Error{Kind: Config, Source: source, Err: fusebase.ErrNoKey,
-		Hints: []string{"run `fusebase auth`, or set FUSEBASE_API_KEY (in a container)"}}
-}
-
-// errPlainHTTP refuses plain http to a remote host: the key would travel
+// ErrPlainHTTP refuses plain http to a remote host: the key would travel
 // in clear text.
-var errPlainHTTP = errors.New("plain http is allowed only to localhost, 127.0.0.0/8 and ::1; use https")
+var ErrPlainHTTP = errors.New("plain http is allowed only to localhost, 127.0.0.0/8 and ::1; use https")
 
-// checkURL accepts https URLs, and http URLs to loopback hosts.
-func checkURL(raw string) error {
+// CheckURL accepts https URLs, and http URLs to loopback hosts.
+func CheckURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return fmt.Errorf("not an http or https URL: %s", redact.URL(raw))
@@ -168,7 +123,7 @@ func checkURL(raw string) error {
 		if isLoopback(u.Hostname()) {
 			return nil
 		}
-		return errPlainHTTP
+		return ErrPlainHTTP
 	}
 	return fmt.Errorf("not an http or https URL: %s", redact.URL(raw))
 }
@@ -181,56 +136,31 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Name returns "fusebase app ID" for an app, else the URL without user
-// info or query string.
+// Name returns the Label, else the URL without user info or query string.
 func (h *HTTP) Name() string {
-	if h.app != "" {
-		return "fusebase app " + h.app
+	if h.Label != "" {
+		return h.Label
 	}
-	return h.endpoint()
+	return h.Endpoint()
 }
 
-// AppID returns the Fusebase app the source reads: the app picked from
-// fusebase.json, or the feature id in a URL of the Fusebase API's form
-// (…/features/ID/secrets). It is "" for any other URL.
-func (h *HTTP) AppID() string {
-	if h.app != "" {
-		return h.app
-	}
-	u, err := url.Parse(h.URL)
-	if err != nil {
-		return ""
-	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if n := len(parts); n >= 3 && parts[n-1] == "secrets" && parts[n-3] == "features" {
-		if id, err := url.PathUnescape(parts[n-2]); err == nil {
-			return id
-		}
-	}
-	return ""
-}
-
-// Project returns the fusebase.json the source's app was picked from, or
-// nil when the URL was given.
-func (h *HTTP) Project() *fusebase.Project { return h.project }
-
-// where prefixes messages about requests: the Name of an app does not
-// show the URL, so the message does.
+// where prefixes messages about requests: a Label does not show the URL,
+// so the message does.
 func (h *HTTP) where() string {
-	if h.app == "" {
+	if h.Label == "" {
 		return ""
 	}
-	return "GET " + h.endpoint() + ": "
+	return "GET " + h.Endpoint() + ": "
 }
 
-// endpoint is the URL without user info or query string.
-func (h *HTTP) endpoint() string {
+// Endpoint is the URL without user info or query string.
+func (h *HTTP) Endpoint() string {
 	return redact.URL(h.URL)
 }
 
 // Fetch requests the secrets, retrying as the type's comment says.
 func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
-	if err := checkURL(h.URL); err != nil {
+	if err := CheckURL(h.URL); err != nil {
 		return nil, &Error{Kind: Config, Source: h.Name(), Err: err}
 	}
 	f := &attempt{h: h, ctx: ctx, log: h.Client.Log, start: time.Now()}
@@ -263,11 +193,15 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodGet, h.URL, nil)
 	if err != nil {
-		return nil, &Error{Kind: Config, Source: h.Name(), Err: fmt.Errorf("bad URL: %s", h.endpoint())}
+		return nil, &Error{Kind: Config, Source: h.Name(), Err: fmt.Errorf("bad URL: %s", h.Endpoint())}
 	}
 	req.Header.Set("Authorization", "Bearer "+h.APIKey)
 	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "secretexec")
+	ua := h.Client.UserAgent
+	if ua == "" {
+		ua = "secretexec"
+	}
+	req.Header.Set("User-Agent", ua)
 	req.SetResponseHandler(f.read)
 	// The transport is this fetch's own: close its idle connection when
 	// done, rather than hold a socket to the store while a supervised
@@ -296,7 +230,11 @@ func (h *HTTP) httpClient(headerWait time.Duration) *http.Client {
 			if len(via) >= 10 {
 				return errors.New("stopped after 10 redirects")
 			}
-			return checkURL(req.URL.String())
+			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+				return &Error{Kind: Protocol, Source: h.Name(),
+					Err: fmt.Errorf("%sredirected to a %s: URL", h.where(), redact.Printable(req.URL.Scheme))}
+			}
+			return CheckURL(req.URL.String())
 		},
 	}
 }
@@ -354,9 +292,6 @@ func (f *attempt) read(resp *http.Response) error {
 		if errors.As(err, &e) && e.Kind == Unavailable {
 			f.last = "the answer broke off"
 		}
-		if errors.As(err, &e) && e.Kind == Protocol && h.app == "" {
-			e.Hints = append(e.Hints, "check that the URL is a Fusebase secrets endpoint")
-		}
 		return err
 	}
 	f.secrets = secrets
@@ -364,39 +299,32 @@ func (f *attempt) read(resp *http.Response) error {
 }
 
 // statusError describes a final non-2xx answer: its status and the
-// server's message, never the raw body.
+// server's message, never the raw body. 401 and 403 are Permission, 404
+// Config, any other Protocol; the caller adds what to do about them.
 func (f *attempt) statusError(resp *http.Response) *Error {
-	h := f.h
-	e := &Error{Kind: Protocol, Source: h.Name()}
-	msg := serverMessage(resp.Body)
-	what := status(resp)
-	if msg != "" {
-		what += ": " + strconv.Quote(msg)
-	}
+	what := f.answer(resp)
 	if f.attempts > 1 {
 		what += fmt.Sprintf(" (attempt %d)", f.attempts)
 	}
-	e.Err = errors.New(h.where() + what)
+	e := &Error{Kind: Protocol, Source: f.h.Name(), Status: resp.StatusCode, Err: errors.New(f.h.where() + what)}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		e.Kind = Permission
-		e.Hints = []string{"check FUSEBASE_API_KEY, or run `fusebase auth` to renew the key in ~/.fusebase/config.json"}
-		if resp.StatusCode == http.StatusForbidden && h.app != "" {
-			e.Hints = append(e.Hints, fmt.Sprintf("the key must belong to a member of the org that owns app %s", h.app))
-		}
 	case http.StatusNotFound:
 		e.Kind = Config
-		if h.app == "" {
-			e.Hints = []string{"check the endpoint URL (--url, SECRETEXEC_URL or --from)"}
-			break
-		}
-		hint := fmt.Sprintf("check the app id %q", h.app)
-		if p := h.project; p != nil {
-			hint += fmt.Sprintf(": %s lists %s", p.File, strings.Join(p.IDs(), ", "))
-		}
-		e.Hints = []string{hint, "check orgId and appId in fusebase.json, and FUSEBASE_ENV or FUSEBASE_API_URL"}
 	}
 	return e
+}
+
+// answer describes an answer by its status and the server's message, with
+// the API key cut out should the server repeat it.
+func (f *attempt) answer(resp *http.Response) string {
+	what := status(resp)
+	if msg := serverMessage(resp.Body); msg != "" {
+		msg = redact.Scrub(msg, f.h.APIKey)
+		what += ": " + strconv.Quote(msg)
+	}
+	return what
 }
 
 func status(resp *http.Response) string {
@@ -447,7 +375,7 @@ func (f *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 		if errors.As(err, &e) {
 			return e.Kind == Unavailable, err
 		}
-		if errors.Is(err, errPlainHTTP) || isCertError(err) {
+		if errors.Is(err, ErrPlainHTTP) || isCertError(err) {
 			return false, err
 		}
 		// The library's policy tells a transport failure, worth another
@@ -462,7 +390,7 @@ func (f *attempt) checkRetry(ctx context.Context, resp *http.Response, err error
 	if retryable(resp.StatusCode) {
 		f.last = status(resp)
 		if d, ok := retryAfter(resp); ok {
-			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			if deadline, ok := ctx.Deadline(); d == neverRetry || ok && time.Until(deadline) < d {
 				return false, &retryAfterError{status: f.last, wait: d}
 			}
 		}
@@ -482,8 +410,17 @@ type retryAfterError struct {
 }
 
 func (e *retryAfterError) Error() string {
+	if e.wait == neverRetry {
+		return e.status + " with a Retry-After that is negative or over a day"
+	}
 	return fmt.Sprintf("%s with Retry-After %s, past the --timeout", e.status, e.wait)
 }
+
+// maxRetryAfter is the longest Retry-After, in seconds, worth waiting for.
+const maxRetryAfter = 24 * 3600
+
+// neverRetry stands for a Retry-After that no deadline leaves time for.
+const neverRetry = time.Duration(math.MaxInt64)
 
 // retryAfter parses a Retry-After header: seconds or an HTTP date.
 func retryAfter(resp *http.Response) (time.Duration, bool) {
@@ -495,8 +432,10 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 		return 0, false
 	}
 	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 || s > 24*3600 {
-			return 0, false
+		if s < 0 || s > maxRetryAfter {
+			// Negative is nonsense, and over a day is no outage to wait
+			// out: either way the wait is past any deadline.
+			return neverRetry, true
 		}
 		return time.Duration(s) * time.Second, true
 	}
@@ -564,8 +503,8 @@ func (f *attempt) failure(resp *http.Response, err error) error {
 	switch {
 	case errors.As(err, &ra):
 		return &Error{Kind: Unavailable, Source: h.Name(), Err: fmt.Errorf("%s%w (%s)", h.where(), ra, tries)}
-	case errors.Is(err, errPlainHTTP):
-		return &Error{Kind: Config, Source: h.Name(), Err: fmt.Errorf("%sredirected: %w", h.where(), errPlainHTTP)}
+	case errors.Is(err, ErrPlainHTTP):
+		return &Error{Kind: Config, Source: h.Name(), Err: fmt.Errorf("%sredirected: %w", h.where(), ErrPlainHTTP)}
 	case isCertError(err):
 		var verify *tls.CertificateVerificationError
 		if errors.As(err, &verify) {
@@ -574,12 +513,8 @@ func (f *attempt) failure(resp *http.Response, err error) error {
 		return &Error{Kind: Unavailable, Source: h.Name(), Err: fmt.Errorf("%sTLS: %s", h.where(), netProblem(err)),
 			Hints: []string{"the server's certificate is not trusted; SSL_CERT_FILE can name a CA bundle that signs it"}}
 	case resp != nil:
-		msg := serverMessage(resp.Body)
-		what := status(resp)
-		if msg != "" {
-			what += ": " + strconv.Quote(msg)
-		}
-		return &Error{Kind: Unavailable, Source: h.Name(), Err: fmt.Errorf("%s%s after %s", h.where(), what, tries)}
+		return &Error{Kind: Unavailable, Source: h.Name(), Status: resp.StatusCode,
+			Err: fmt.Errorf("%s%s after %s", h.where(), f.answer(resp), tries)}
 	}
 	return &Error{Kind: Unavailable, Source: h.Name(), Err: fmt.Errorf("%s%s after %s", h.where(), netProblem(err), tries)}
 }

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/internal/fakeapi"
 )
 
@@ -44,15 +43,16 @@ func TestHTTPFetch(t *testing.T) {
 		requests int
 		msg      []string // substrings of the error
 		hint     string   // substring of a hint
+		status   int      // the Status of the *Error
 	}{
 		{fault: "ok", requests: 1},
 		{fault: "flat", requests: 1},
 		{fault: "503x3", requests: 4},
 		{fault: "resetx2", requests: 3},
 		{fault: "500x1,502x1,504x1,429x1", requests: 5, retries: 4},
-		{fault: "401", kind: Permission, requests: 1, msg: []string{"401 Unauthorized", `"Invalid or expired API key"`}, hint: "fusebase auth"},
-		{fault: "403", kind: Permission, requests: 1, msg: []string{"403 Forbidden"}, hint: "FUSEBASE_API_KEY"},
-		{fault: "404", kind: Config, requests: 1, msg: []string{"404 Not Found"}, hint: "check the endpoint URL"},
+		{fault: "401", kind: Permission, requests: 1, msg: []string{"401 Unauthorized", `"Invalid or expired API key"`}, status: 401},
+		{fault: "403", kind: Permission, requests: 1, msg: []string{"403 Forbidden"}, status: 403},
+		{fault: "404", kind: Config, requests: 1, msg: []string{"404 Not Found"}, status: 404},
 		{fault: "400", kind: Protocol, requests: 1, msg: []string{"400 Bad Request", `"Bad request"`}},
 		{fault: "501", kind: Protocol, requests: 1, msg: []string{"501 Not Implemented"}},
 		{fault: "418", kind: Protocol, requests: 1, msg: []string{"418"}},
@@ -130,6 +130,9 @@ func TestHTTPFetch(t *testing.T) {
 				if !strings.Contains(err.Error(), m) {
 					t.Errorf("error %q lacks %q", err, m)
 				}
+			}
+			if tt.status != 0 && e.Status != tt.status {
+				t.Errorf("Status = %d; want %d", e.Status, tt.status)
 			}
 			if tt.hint != "" && !strings.Contains(strings.Join(e.Hints, "\n"), tt.hint) {
 				t.Errorf("hints %q lack %q", e.Hints, tt.hint)
@@ -298,9 +301,9 @@ func TestCheckURL(t *testing.T) {
 		{"/just/a/path", false},
 	}
 	for _, tt := range tests {
-		err := checkURL(tt.url)
+		err := CheckURL(tt.url)
 		if (err == nil) != tt.ok {
-			t.Errorf("checkURL(%s) = %v; want ok %v", tt.url, err, tt.ok)
+			t.Errorf("CheckURL(%s) = %v; want ok %v", tt.url, err, tt.ok)
 		}
 		if !tt.ok {
 			if _, err := NewHTTP(tt.url, "k", fast); err == nil {
@@ -317,67 +320,9 @@ func TestHTTPName(t *testing.T) {
 	if got, want := h.Name(), "https://host.test:8443/a/secrets"; got != want {
 		t.Errorf("Name = %s; want %s", got, want)
 	}
-	h = &HTTP{URL: "https://h/x", app: "backend"}
+	h = &HTTP{URL: "https://h/x", Label: "fusebase app backend"}
 	if got, want := h.Name(), "fusebase app backend"; got != want {
 		t.Errorf("Name = %s; want %s", got, want)
-	}
-}
-
-func TestNewFusebase(t *testing.T) {
-	s := newServer(t)
-	root := t.TempDir()
-	writeFile(t, root+"/fusebase.json", `{"orgId":"org1","appId":"parent1","apps":[{"id":"backend","path":"backend"},{"id":"web","path":"web"}]}`)
-	home := t.TempDir()
-	writeFile(t, home+"/.fusebase/config.json", `{"apiKey":"`+canaryKey+`"}`)
-
-	h, err := NewFusebase(fusebase.Options{Dir: root, Home: home, App: "backend", APIURL: s.URL}, fast)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secrets, err := h.Fetch(context.Background())
-	if err != nil || len(secrets) != 2 || secrets[0].Source != "fusebase app backend" {
-		t.Fatalf("got %+v, %v", secrets, err)
-	}
-	if r := s.Requests(); len(r) != 1 || r[0].Path != appPath || r[0].Header.Get("Authorization") != "Bearer "+canaryKey {
-		t.Errorf("requests = %+v", r)
-	}
-
-	// 404: the app is not in the store; the hint lists the project's apps.
-	h, err = NewFusebase(fusebase.Options{Dir: root, Home: home, App: "web", APIURL: s.URL}, fast)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = h.Fetch(context.Background())
-	var e *Error
-	if !errors.As(err, &e) || e.Kind != Config {
-		t.Fatalf("got %v; want a Config *Error", err)
-	}
-	if hints := strings.Join(e.Hints, "\n"); !strings.Contains(hints, `check the app id "web"`) || !strings.Contains(hints, "lists backend, web") {
-		t.Errorf("hints = %q", e.Hints)
-	}
-
-	configErrors := []struct {
-		name string
-		o    fusebase.Options
-		msg  string
-		hint string
-	}{
-		{"no key", fusebase.Options{Dir: root, Home: t.TempDir(), App: "web"}, "no Fusebase API key", "fusebase auth"},
-		{"ambiguous", fusebase.Options{Dir: root, Home: home}, "web (path web)", "--app"},
-		{"no project", fusebase.Options{Dir: t.TempDir(), Home: home}, "no fusebase.json", "SECRETEXEC_URL"},
-		{"remote http", fusebase.Options{Dir: root, Home: home, App: "web", APIURL: "http://fusebase.example"}, "plain http", "FUSEBASE_API_URL"},
-		{"remote http url", fusebase.Options{Dir: root, Home: home, URL: "http://fusebase.example/s"}, "plain http", ""},
-	}
-	for _, tt := range configErrors {
-		_, err := NewFusebase(tt.o, fast)
-		var e *Error
-		if !errors.As(err, &e) || e.Kind != Config {
-			t.Errorf("%s: got %v; want a Config *Error", tt.name, err)
-			continue
-		}
-		if !strings.Contains(err.Error(), tt.msg) || !strings.Contains(strings.Join(e.Hints, "\n"), tt.hint) {
-			t.Errorf("%s: got %v, hints %q; want %q and hint %q", tt.name, err, e.Hints, tt.msg, tt.hint)
-		}
 	}
 }
 
@@ -395,16 +340,16 @@ func TestCleanKey(t *testing.T) {
 	for in, want := range map[string]string{
 		"k": "k", "k\n": "k", " k \r\n": "k", "\tk": "k",
 	} {
-		if got, err := cleanKey(in); err != nil || got != want {
-			t.Errorf("cleanKey(%q) = %q, %v; want %q", in, got, err, want)
+		if got, err := CleanKey(in); err != nil || got != want {
+			t.Errorf("CleanKey(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"canary\nkey", "canary\x00key", "canary\x7fkey", "\n"} {
-		_, err := cleanKey(in)
+		_, err := CleanKey(in)
 		if err == nil {
-			t.Errorf("cleanKey(%q): no error", in)
+			t.Errorf("CleanKey(%q): no error", in)
 		} else if strings.Contains(err.Error(), "canary") {
-			t.Errorf("cleanKey(%q) error quotes the key: %v", in, err)
+			t.Errorf("CleanKey(%q) error quotes the key: %v", in, err)
 		}
 	}
 }

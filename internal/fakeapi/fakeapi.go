@@ -179,6 +179,10 @@ type fault struct {
 //	rate:N        admit N requests a second, answer others 429 with Retry-After: 1
 //	redirectloop  302 back to the same URL, for ever
 //	cut           200 whose body breaks off before its Content-Length
+//	echo:NNN      status NNN whose message repeats the Authorization header
+//	redirectfile  302 to a file: URL
+//	empty         200 with no secrets: {"secrets":[]}
+//	message       200 with an error body: {"message":"rate limited"}
 //
 // Example: "503x3" fails three times, then serves the secrets.
 func (s *Server) SetFault(spec string) error {
@@ -224,6 +228,15 @@ func parseFault(part string) (f fault, n int, err error) {
 	f.mode = mode
 	switch mode {
 	case "ok", "flat", "html502", "longmessage", "hang", "reset", "malformed", "shape", "huge", "hugechunked", "eqkey", "nul", "redirectloop", "cut":
+		if hasArg {
+			return f, 0, fmt.Errorf("fakeapi: %q takes no argument", mode)
+		}
+	case "echo":
+		if code, err := strconv.Atoi(arg); err != nil || code < 100 || code > 599 {
+			return f, 0, fmt.Errorf("fakeapi: %q: want echo:NNN", part)
+		}
+		f.retryAfter = arg // the status, for serve
+	case "redirectfile", "empty", "message":
 		if hasArg {
 			return f, 0, fmt.Errorf("fakeapi: %q takes no argument", mode)
 		}
@@ -319,6 +332,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"secrets": append(secrets, Secret{Key: "NUL_VALUE", Value: "canary\x00nul"})})
 	case "redirectloop":
 		http.Redirect(w, r, r.URL.RequestURI(), http.StatusFound)
+	case "redirectfile":
+		w.Header().Set("Location", "file:///etc/passwd")
+		w.WriteHeader(http.StatusFound)
+	case "echo":
+		code, _ := strconv.Atoi(f.retryAfter)
+		writeJSON(w, code, map[string]string{"name": "Error", "message": "denied for auth=" + r.Header.Get("Authorization") +
+			" key=" + strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+	case "empty":
+		writeJSON(w, http.StatusOK, map[string]any{"secrets": []Secret{}})
+	case "message":
+		writeJSON(w, http.StatusOK, map[string]string{"message": "rate limited"})
 	case "cut":
 		w.Header().Set("Content-Length", "4096")
 		w.WriteHeader(http.StatusOK)

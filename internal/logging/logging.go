@@ -20,7 +20,11 @@ import (
 )
 
 // HintKey is the attribute key for hints: a string or a []string.
-const HintKey = "hint"
+const HintKey = "hints"
+
+// facts are the attributes that repeat, for json logs, what a message says
+// in words: a text line leaves them out.
+var facts = map[string]bool{"secrets": true, "sources": true, "duration_ms": true, "command": true, "keys": true}
 
 // New returns a logger writing to w in the given format, "text" or "json".
 func New(w io.Writer, format string, level slog.Level) *slog.Logger {
@@ -97,7 +101,7 @@ func (h *textHandler) Handle(_ context.Context, r slog.Record) error {
 			}
 			return
 		}
-		if a.Equal(slog.Attr{}) {
+		if a.Equal(slog.Attr{}) || facts[a.Key] {
 			return
 		}
 		key := a.Key

@@ -56,7 +56,7 @@ func TestJSON(t *testing.T) {
 	var rec struct {
 		Level string   `json:"level"`
 		Msg   string   `json:"msg"`
-		Hint  []string `json:"hint"`
+		Hint  []string `json:"hints"`
 	}
 	if err := json.Unmarshal(b.Bytes(), &rec); err != nil {
 		t.Fatalf("not one JSON object: %q: %v", b.String(), err)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/secretexec/secretexec/internal/logging"
+	"github.com/secretexec/secretexec/internal/startup"
 )
 
 // BenchmarkPrepare measures a run from the fetch to the assembled
@@ -46,17 +46,20 @@ func BenchmarkPrepare(b *testing.B) {
 		if err := os.WriteFile(manifest, []byte(m.String()), 0o600); err != nil {
 			b.Fatal(err)
 		}
-		cfg := &config{From: []string{"file:" + file}, Manifest: manifest, ManifestGiven: true, Timeout: 30 * time.Second}
+		s, err := parseSettings("run", []string{"--from", "file:" + file, "--manifest", manifest})
+		if err != nil {
+			b.Fatal(err)
+		}
 		c := &cli{
 			stdout: io.Discard, stderr: io.Discard, environ: environ,
-			log:          logging.New(io.Discard, "text", slog.LevelInfo),
-			startSignals: func() {}, armSignals: func() {}, stopSignals: func() {},
+			log:  logging.New(io.Discard, "text", slog.LevelInfo),
+			intr: startup.New(),
 			exit: func(error) {},
 		}
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				p, err := c.prepare(context.Background(), cfg)
+				p, err := c.prepare(context.Background(), s)
 				if err != nil || len(p.env.Env) != len(environ)-1+n { // less FUSEBASE_API_KEY
 					b.Fatalf("prepare: %v", err)
 				}

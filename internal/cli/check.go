@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,25 +9,30 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/manifest"
 )
 
 // check fetches and validates like a run, prints a report of every key on
 // stdout, and runs nothing. It fails with the codes a run would.
 func (c *cli) check(ctx context.Context, args []string) error {
-	cfg, err := c.configure("check", args)
-	if err != nil || cfg == nil {
+	s, err := c.configure("check", args)
+	if err != nil || s == nil {
 		return err
 	}
-	if len(cfg.Command) > 0 {
-		return usagef("check runs nothing, but was given %q", strings.Join(cfg.Command, " "))
+	if len(s.Command) > 0 {
+		return usagef("check runs nothing, but was given %q", strings.Join(s.Command, " "))
 	}
-	p, err := c.prepare(ctx, cfg)
+	p, err := c.prepare(ctx, s)
 	if p == nil || p.report == nil {
+		if s.From.from == byDefault && errors.Is(err, fusebase.ErrNoProject) {
+			// A newcomer trying check out in a folder of their own.
+			err = withHints(err, "to check a file of secrets instead, name it: secretexec check --from file:secrets.json")
+		}
 		return err // the fetch failed: there is nothing to report
 	}
 	var werr error
-	if cfg.Format == "json" {
+	if s.Format.v == "json" {
 		werr = writeJSONReport(c.stdout, p, err)
 	} else {
 		werr = writeTableReport(c.stdout, p)
@@ -38,9 +43,21 @@ func (c *cli) check(ctx context.Context, args []string) error {
 	return err
 }
 
-// status describes an entry for the report.
+// state is the word for an entry's status, the same in the table and in
+// JSON: set, empty (registered without a value) or missing (not registered).
+func state(e manifest.Entry) string {
+	switch e.Status {
+	case manifest.Empty:
+		return "empty"
+	case manifest.Missing:
+		return "missing"
+	}
+	return "set"
+}
+
+// status describes an entry for the table.
 func status(e manifest.Entry) string {
-	s := e.Status.String()
+	s := state(e)
 	if e.Optional {
 		s += " (optional)"
 	}
@@ -91,15 +108,8 @@ type jsonEntry struct {
 func writeJSONReport(w io.Writer, p *prepared, err error) error {
 	r := jsonReport{OK: err == nil, Sources: p.sources, Secrets: []jsonEntry{}}
 	for _, e := range p.report.Entries {
-		st := "set"
-		switch e.Status {
-		case manifest.Empty:
-			st = "empty"
-		case manifest.Missing:
-			st = "missing"
-		}
 		r.Secrets = append(r.Secrets, jsonEntry{
-			Key: e.Key, Status: st, Source: e.Source, Description: e.Description,
+			Key: e.Key, Status: state(e), Source: e.Source, Description: e.Description,
 			Required: !e.Optional, Declared: e.Declared,
 		})
 	}

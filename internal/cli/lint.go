@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -21,17 +21,17 @@ import (
 // and so do warnings with --strict; a tree or manifest that cannot be read
 // is configuration (78).
 func (c *cli) lint(ctx context.Context, args []string) error {
-	cfg, err := c.configure("lint", args)
-	if err != nil || cfg == nil {
+	s, err := c.configure("lint", args)
+	if err != nil || s == nil {
 		return err
 	}
 	dir := "."
-	switch len(cfg.Command) {
+	switch len(s.Command) {
 	case 0:
 	case 1:
-		dir = cfg.Command[0]
+		dir = s.Command[0]
 	default:
-		return usagef("lint takes one DIR, not %q (flags go before it)", strings.Join(cfg.Command, " "))
+		return usagef("lint takes one DIR, not %q", strings.Join(s.Command, " "))
 	}
 	if fi, err := os.Stat(dir); err != nil {
 		return configf("lint: %s: %v", dir, oserr.Cause(err))
@@ -42,7 +42,7 @@ func (c *cli) lint(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := c.lintKeys(ctx, cfg, root, apps)
+	keys, err := c.lintKeys(ctx, s, root, apps)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (c *cli) lint(ctx context.Context, args []string) error {
 	if err != nil {
 		return &configError{err: err}
 	}
-	if cfg.Format == "json" {
+	if s.Format.v == "json" {
 		err = writeJSONFindings(c.stdout, found)
 	} else {
 		err = writeTextFindings(c.stdout, found)
@@ -60,7 +60,7 @@ func (c *cli) lint(ctx context.Context, args []string) error {
 		return fmt.Errorf("lint: writing the report: %w", err)
 	}
 	for _, f := range found {
-		if f.Severity == lint.Error || cfg.Strict {
+		if f.Severity == lint.Error || s.Strict.v {
 			return &exitStatus{code: 1}
 		}
 	}
@@ -121,13 +121,13 @@ func lintProject(dir string) (root, sub string, apps []lint.App, err error) {
 // folder's secrets.manifest; the
 // --require keys; and, only when --from names sources, the keys those
 // sources hold. Of a source it keeps the key names alone.
-func (c *cli) lintKeys(ctx context.Context, cfg *config, root string, apps []lint.App) ([]lint.Key, error) {
+func (c *cli) lintKeys(ctx context.Context, s *settings, root string, apps []lint.App) ([]lint.Key, error) {
 	var keys []lint.Key
 	var err error
-	if cfg.ManifestGiven {
-		keys, err = lint.ReadManifest(cfg.Manifest, relTo(root, cfg.Manifest), "")
+	if s.Manifest.v != "" {
+		keys, err = lint.ReadManifest(s.Manifest.v, relTo(root, s.Manifest.v), "")
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return nil, configf("manifest %s: %v", cfg.Manifest, oserr.Cause(err))
+			return nil, configf("manifest %s: %v", s.Manifest.v, oserr.Cause(err))
 		}
 	} else {
 		keys, err = lint.Manifests(root, apps)
@@ -135,21 +135,21 @@ func (c *cli) lintKeys(ctx context.Context, cfg *config, root string, apps []lin
 	if err != nil {
 		return nil, &configError{err: err}
 	}
-	required, err := cfg.requiredKeys()
+	required, err := s.requiredKeys()
 	if err != nil {
 		return nil, err
 	}
 	for _, k := range required {
 		keys = append(keys, lint.Key{Name: k.Name, Origin: k.Origin})
 	}
-	if !cfg.FromGiven {
+	if s.From.from == byDefault {
 		return keys, nil
 	}
-	sources, err := c.sources(cfg)
+	sources, err := c.sources(s)
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := c.fetch(ctx, cfg, sources)
+	secrets, err := c.fetch(ctx, s, sources)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,358 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/secretexec/secretexec/fetch"
+	"github.com/secretexec/secretexec/fusebase"
+	"github.com/secretexec/secretexec/inject"
+	"github.com/secretexec/secretexec/internal/logging"
+	"github.com/secretexec/secretexec/internal/oserr"
+	"github.com/secretexec/secretexec/internal/startup"
+	"github.com/secretexec/secretexec/manifest"
+)
+
+// testOnlyRetryWait, when the test build sets it (-ldflags -X), replaces
+// the backoff's first wait and cap, so that the scripts do not sleep for
+// real seconds. Retry-After is honoured as the server sends it.
+var testOnlyRetryWait = ""
+
+// testOnlyHeaderWait, set like testOnlyRetryWait, replaces the least wait
+// for an answer's headers (see fetch.Client.HeaderWait).
+var testOnlyHeaderWait = ""
+
+// prepared is the outcome of fetching and validating.
+type prepared struct {
+	secrets []fetch.Secret // the ones the command gets
+	sources []string
+	report  *manifest.Report
+	env     *inject.Result
+}
+
+// prepare fetches the secrets, checks them against the manifest and
+// assembles the command's environment. Every validation problem is
+// reported at once, in one error.
+func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
+	if remote(s) {
+		c.intr.Start() // in the background, while the manifest is read
+	}
+	m, err := c.loadManifest(s)
+	if err != nil {
+		return nil, err
+	}
+	sources, err := c.sources(s)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{}
+	for _, src := range sources {
+		p.sources = append(p.sources, src.Name())
+	}
+	counted := make([]fetch.Source, len(sources))
+	for i, src := range sources {
+		counted[i] = &countingSource{Source: src}
+	}
+	secrets, err := c.fetch(ctx, s, counted)
+	if err != nil {
+		return nil, err
+	}
+
+	verbose := c.log.Enabled(ctx, slog.LevelDebug)
+	values := make([]manifest.Value, len(secrets))
+	for i, sec := range secrets {
+		value := sec.Value
+		if s.Override.v == false {
+			// The command gets an inherited value over the secret, so that
+			// is the value to check.
+			if v, ok := lookup(c.environ, sec.Key); ok {
+				value = v
+			}
+		}
+		values[i] = manifest.Value{Key: sec.Key, Empty: value == "", Description: sec.Description, Source: sec.Source}
+		if verbose {
+			c.log.Debug("fetched", "key", sec.Key, "source", sec.Source, "empty", sec.Value == "")
+		}
+	}
+	p.report = manifest.Check(m, values)
+	unsetErr := p.report.Err()
+	emptyErr := c.emptySources(counted, m, unsetErr)
+
+	pass := make([]inject.Secret, 0, len(secrets))
+	p.secrets = secrets[:0] // filtered in place: the merged slice is ours
+	for _, sec := range secrets {
+		if sec.Value != "" {
+			pass = append(pass, inject.Secret{Key: sec.Key, Value: sec.Value})
+			p.secrets = append(p.secrets, sec)
+		}
+	}
+	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: !s.Override.v, Strip: stripped})
+	if err := errors.Join(emptyErr, unsetErr, err); err != nil {
+		return p, withHints(err, c.unsetHints(sources, unsetErr)...)
+	}
+	for _, name := range p.env.Overridden {
+		if !s.Override.v {
+			c.log.Debug("the inherited variable wins over the secret of the same name (--no-override)", "key", name)
+		} else {
+			c.log.Warn(fmt.Sprintf("secret %s replaces the inherited variable of the same name", name),
+				logging.Hints("--no-override keeps inherited values"))
+		}
+	}
+	for _, name := range p.env.NonPortable {
+		c.log.Warn(fmt.Sprintf("secret %s is not a portable variable name; shells cannot read it", manifest.DisplayKey(name)))
+	}
+	return p, nil
+}
+
+// emptySources deals with sources that returned no secrets. An empty
+// mount or file is more often a mistake than an intent: a warning. An
+// empty answer from the store fails the run, unless a manifest was found
+// and every key it requires is set: a store that answers with nothing is
+// more often broken, or asked about the wrong app, than empty.
+func (c *cli) emptySources(sources []fetch.Source, m *manifest.Manifest, unset error) error {
+	var failed []string
+	for _, src := range sources {
+		cs := src.(*countingSource)
+		if cs.n > 0 {
+			continue
+		}
+		if _, network := cs.Source.(*fusebase.Source); network && (m == nil || len(m.Keys) == 0 || unset != nil) {
+			failed = append(failed, src.Name())
+			continue
+		}
+		c.log.Warn(fmt.Sprintf("%s holds no secrets", src.Name()))
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return &validationError{err: fmt.Errorf("%s answered with no secrets at all", strings.Join(failed, ", "))}
+}
+
+// lookup returns the value of the variable name in environ.
+func lookup(environ []string, name string) (string, bool) {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// remote reports whether any source sends a request, rather than read
+// local files.
+func remote(s *settings) bool {
+	for _, spec := range s.From.v {
+		if !strings.HasPrefix(spec, "file:") && !strings.HasPrefix(spec, "dir:") {
+			return true
+		}
+	}
+	return false
+}
+
+// fetch fetches the sources with startup.Fetch. An interrupt must cancel
+// a request, so the interrupts are armed before one is sent; local sources
+// arm them only if they turn out slow.
+func (c *cli) fetch(ctx context.Context, s *settings, sources []fetch.Source) ([]fetch.Secret, error) {
+	arm := c.intr.Arm
+	if remote(s) {
+		c.intr.Arm()
+		arm = nil
+	}
+	var secrets []fetch.Secret
+	err := startup.Fetch(ctx, s.Timeout.v, func(ctx context.Context) error {
+		var err error
+		secrets, err = fetch.All(ctx, sources)
+		return err
+	}, arm, func(err error) {
+		var te startup.TimeoutError
+		if errors.As(err, &te) {
+			err = &fetch.Error{Kind: fetch.Unavailable, Source: "fetch", Err: err}
+		}
+		c.exit(err)
+	})
+	return secrets, err
+}
+
+// countingSource counts what a source returned, to tell an empty one.
+type countingSource struct {
+	fetch.Source
+	n int
+}
+
+func (s *countingSource) Fetch(ctx context.Context) ([]fetch.Secret, error) {
+	secrets, err := s.Source.Fetch(ctx)
+	s.n = len(secrets)
+	return secrets, err
+}
+
+// stripped reports whether an inherited variable must not reach the command:
+// secretexec's own settings, and the credential that reads every secret.
+func stripped(name string) bool {
+	return strings.HasPrefix(name, "SECRETEXEC_") || name == "FUSEBASE_API_KEY"
+}
+
+// requiredKeys parses the --require or SECRETEXEC_REQUIRE entries.
+func (s *settings) requiredKeys() ([]manifest.Key, error) {
+	origin := "--require"
+	if s.Require.from == byVariable {
+		origin = "SECRETEXEC_REQUIRE"
+	}
+	var keys []manifest.Key
+	for i, entry := range s.Require.v {
+		k, err := manifest.ParseKey(entry)
+		if err != nil {
+			return nil, configf("%s, entry %d: %v", origin, i+1, err)
+		}
+		k.Origin = origin
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// manifestPaths lists the manifests a run reads (DESIGN.md, "Which
+// manifests"): the one named by --manifest, else each secrets.manifest of
+// the project root, the selected app's folder, its backend/ folder and the
+// working directory that exists, each once.
+func (c *cli) manifestPaths(s *settings) ([]string, error) {
+	if s.Manifest.v != "" {
+		return []string{s.Manifest.v}, nil
+	}
+	wd, _ := os.Getwd()
+	dirs := []string{}
+	if p, err := fusebase.FindProject(wd); err == nil {
+		dirs = append(dirs, p.Root())
+		if app, err := p.Pick(s.App.v, wd); err == nil && app.Path != "" {
+			dir := filepath.Join(p.Root(), app.Path)
+			dirs = append(dirs, dir, filepath.Join(dir, "backend"))
+		}
+	}
+	dirs = append(dirs, wd)
+	var paths []string
+	seen := make(map[string]bool)
+	for _, dir := range dirs {
+		path := filepath.Join(dir, "secrets.manifest")
+		real, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			return nil, configf("manifest %s: %v", path, oserr.Cause(err))
+		}
+		if !seen[real] {
+			seen[real] = true
+			paths = append(paths, relative(wd, path))
+		}
+	}
+	return paths, nil
+}
+
+// relative returns path relative to dir when it lies inside it, for
+// shorter messages.
+func relative(dir, path string) string {
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
+// loadManifest reads the manifests, if any, and adds the --require keys.
+// It returns nil when neither names a key.
+func (c *cli) loadManifest(s *settings) (*manifest.Manifest, error) {
+	keys, err := s.requiredKeys()
+	if err != nil {
+		return nil, err
+	}
+	paths, err := c.manifestPaths(s)
+	if err != nil {
+		return nil, err
+	}
+	var m *manifest.Manifest
+	for _, path := range paths {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, configf("manifest %s: %v", path, oserr.Cause(err))
+		}
+		one, err := manifest.Parse(f, path)
+		f.Close()
+		var syntax *manifest.SyntaxError
+		if err != nil && !errors.As(err, &syntax) {
+			return nil, &configError{err: fmt.Errorf("manifest %w", err)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.log.Debug("manifest", "path", path, "keys", len(one.Keys))
+		if m == nil {
+			m = one
+		} else {
+			m.Add(one.Keys...)
+		}
+	}
+	if len(keys) > 0 {
+		if m == nil {
+			m = &manifest.Manifest{}
+		}
+		m.Add(keys...)
+	}
+	return m, nil
+}
+
+// sources builds the sources named by --from, in merge order.
+func (c *cli) sources(s *settings) ([]fetch.Source, error) {
+	var out []fetch.Source
+	for _, spec := range s.From.v {
+		switch {
+		case strings.HasPrefix(spec, "file:"):
+			out = append(out, &fetch.File{Path: strings.TrimPrefix(spec, "file:")})
+		case strings.HasPrefix(spec, "dir:"):
+			out = append(out, &fetch.Dir{Path: strings.TrimPrefix(spec, "dir:")})
+		default:
+			// fusebase, or an endpoint URL, which behaves like --url.
+			o := c.fusebaseOptions(s)
+			if spec != "fusebase" {
+				o.URL = spec
+			}
+			src, err := fusebase.NewSource(o, c.client(s))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, src)
+		}
+	}
+	return out, nil
+}
+
+// fusebaseOptions gathers what the Fusebase source needs to know of the
+// process: the working and home directories and the settings.
+func (c *cli) fusebaseOptions(s *settings) fusebase.Options {
+	dir, _ := os.Getwd()
+	home, _ := os.UserHomeDir()
+	return fusebase.Options{
+		Dir:    dir,
+		Home:   home,
+		URL:    s.URL.v,
+		App:    s.App.v,
+		APIURL: s.APIURL.v,
+		Env:    s.Env.v,
+		APIKey: s.APIKey.v,
+	}
+}
+
+// client returns the HTTP settings every endpoint of a run shares.
+func (c *cli) client(s *settings) fetch.Client {
+	cl := fetch.Client{Retries: s.Retries.v, Log: c.log, UserAgent: c.userAgent()}
+	if d, err := time.ParseDuration(testOnlyRetryWait); err == nil {
+		cl.RetryWait, cl.RetryWaitMax = d, 4*d
+	}
+	if d, err := time.ParseDuration(testOnlyHeaderWait); err == nil {
+		cl.HeaderWait = d
+	}
+	return cl
+}
