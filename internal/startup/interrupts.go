@@ -51,16 +51,49 @@ type Interrupts struct {
 }
 
 // New returns the interrupts of a run that is starting, and the context
-// they cancel. As PID 1, where the kernel gives a signal no default effect,
-// they are armed at once; elsewhere they are armed by Start or Arm.
+// they cancel. As PID 1 they are armed already (see pid1); elsewhere they
+// are armed by Start or Arm.
 func New() *Interrupts {
+	if pid1 != nil {
+		i := pid1
+		pid1 = nil
+		return i
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	i := &Interrupts{ctx: ctx, cancel: cancel, quit: heldQuit}
+	heldQuit = nil
+	return i
+}
+
+// heldQuit is the runtime's SIGQUIT handler, set aside while the packages
+// initialise (see holdQuit), unless SIGQUIT was ignored or this is PID 1.
+// That early, because a process spends much of its start there.
+var heldQuit = holdQuitEarly()
+
+func holdQuitEarly() *sigaction {
+	if os.Getpid() == 1 || signal.Ignored(syscall.SIGQUIT) {
+		return nil
+	}
+	return holdQuit()
+}
+
+// pid1 is, as PID 1, the interrupts armed while the packages initialise.
+//
+// PID 1 gets no signal it does not catch: the kernel drops it. The Go
+// runtime catches SIGTERM from its start, but until signal.Notify it
+// answers it by re-raising it at its default, which as PID 1 does nothing,
+// and then exits 2. So `docker stop` right after `docker run` would end
+// the container with 2, or not at all. Arming them here, the earliest Go
+// code runs, leaves only the runtime's own start-up unguarded.
+var pid1 = armIfPID1()
+
+func armIfPID1() *Interrupts {
+	if os.Getpid() != 1 {
+		return nil
+	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	i := &Interrupts{ctx: ctx, cancel: cancel}
-	if os.Getpid() == 1 {
-		i.Arm()
-	} else if !signal.Ignored(syscall.SIGQUIT) {
-		i.quit = holdQuit()
-	}
+	i.Arm()
 	return i
 }
 
@@ -92,14 +125,16 @@ func (i *Interrupts) Start() <-chan struct{} {
 	i.quit = nil
 	go func() {
 		defer close(i.exited)
+		if len(i.armed) > 0 {
+			signal.Notify(i.ch, i.armed...)
+		}
 		if quit != nil {
 			// Give SIGQUIT back to the runtime, which must catch it for
 			// Notify to deliver it: the runtime installed its handler at
-			// start and will not install it again.
+			// start and will not install it again. Only now that Notify
+			// wants SIGQUIT: before, the runtime would answer it with its
+			// goroutine dump.
 			quit.set(syscall.SIGQUIT)
-		}
-		if len(i.armed) > 0 {
-			signal.Notify(i.ch, i.armed...)
 		}
 		close(ready)
 		if onArmed != nil {
