@@ -260,15 +260,27 @@ func BenchmarkLatency(b *testing.B) {
 }
 
 // filters are the programs BenchmarkFilter compares: cat, the floor, and
-// this test binary as a masking filter (see TestMain).
-func filters(b *testing.B) []*exec.Cmd {
+// this test binary as a masking filter (see TestMain). Each call of a
+// function makes a new command.
+func filters(b *testing.B) []struct {
+	name string
+	cmd  func() *exec.Cmd
+} {
 	cat, err := exec.LookPath("cat")
 	if err != nil {
 		b.Skip("no cat")
 	}
-	self := exec.Command(os.Args[0])
-	self.Env = append(os.Environ(), "testOnlyFilter=1")
-	return []*exec.Cmd{exec.Command(cat), self}
+	return []struct {
+		name string
+		cmd  func() *exec.Cmd
+	}{
+		{"cat", func() *exec.Cmd { return exec.Command(cat) }},
+		{"mask", func() *exec.Cmd {
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), "testOnlyFilter=1")
+			return cmd
+		}},
+	}
 }
 
 // BenchmarkFilter measures the whole path of a command's output through a
@@ -277,12 +289,9 @@ func filters(b *testing.B) []*exec.Cmd {
 func BenchmarkFilter(b *testing.B) {
 	secrets := benchSecrets(100)
 	log := benchLog(16<<20, secrets)
-	for _, cmd := range filters(b) {
-		name := "cat"
-		if cmd.Env != nil {
-			name = "mask"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, f := range filters(b) {
+		b.Run(f.name, func(b *testing.B) {
+			cmd := f.cmd()
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				b.Fatal(err)
@@ -340,12 +349,9 @@ func vmHWM(b *testing.B, pid int) int {
 // and the 99th percentile.
 func BenchmarkFilterLatency(b *testing.B) {
 	line := []byte("2025-01-02T03:04:05.123Z INFO request method=GET path=/healthz status=200\n")
-	for _, cmd := range filters(b) {
-		name := "cat"
-		if cmd.Env != nil {
-			name = "mask"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, f := range filters(b) {
+		b.Run(f.name, func(b *testing.B) {
+			cmd := f.cmd()
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				b.Fatal(err)
