@@ -16,10 +16,18 @@ import (
 
 // TestMain makes the test binary a filter when testOnlyFilter is set in
 // its environment: stdin to stdout through a Stream with the benchmarks'
-// 100 secrets, so that BenchmarkFilter can put a masking process where
-// secretexec --mask would be, and compare it with cat.
+// 100 secrets ("mask"), or straight ("copy"), so that BenchmarkFilter can
+// put a masking process where secretexec --mask would be, and compare it
+// with cat and with a Go program that only copies.
 func TestMain(m *testing.M) {
-	if os.Getenv("testOnlyFilter") == "1" {
+	switch os.Getenv("testOnlyFilter") {
+	case "copy":
+		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
+			fmt.Fprintln(os.Stderr, "filter:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	case "mask":
 		masker, _ := New(benchSecrets(100), 6)
 		s := masker.Writer(os.Stdout)
 		if _, err := s.ReadFrom(os.Stdin); err != nil {
@@ -260,7 +268,7 @@ func BenchmarkLatency(b *testing.B) {
 }
 
 // filters are the programs BenchmarkFilter compares: cat, the floor, and
-// this test binary as a masking filter (see TestMain). Each call of a
+// this test binary copying, and masking (see TestMain). Each call of a
 // function makes a new command.
 func filters(b *testing.B) []struct {
 	name string
@@ -275,9 +283,14 @@ func filters(b *testing.B) []struct {
 		cmd  func() *exec.Cmd
 	}{
 		{"cat", func() *exec.Cmd { return exec.Command(cat) }},
+		{"gocopy", func() *exec.Cmd {
+			cmd := exec.Command(os.Args[0])
+			cmd.Env = append(os.Environ(), "testOnlyFilter=copy")
+			return cmd
+		}},
 		{"mask", func() *exec.Cmd {
 			cmd := exec.Command(os.Args[0])
-			cmd.Env = append(os.Environ(), "testOnlyFilter=1")
+			cmd.Env = append(os.Environ(), "testOnlyFilter=mask")
 			return cmd
 		}},
 	}
