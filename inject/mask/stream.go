@@ -50,8 +50,9 @@ type Stream struct {
 // be the start of a pattern; that tail is held until the bytes that decide
 // it arrive, or for at most Delay, after which a timer writes it as it is
 // (so a prompt without a newline appears, and a value written in two parts
-// further apart than Delay goes unmasked). The timer runs only while a
-// tail is held.
+// further apart than Delay goes unmasked; on a terminal, a typed character
+// echoed back that could start a value shows up to Delay late). The timer
+// runs only while a tail is held.
 //
 // A Stream is safe for one writing goroutine; its timer writes to w from
 // its own goroutine, never at the same time as a Write. Close writes what is
