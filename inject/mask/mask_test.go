@@ -296,3 +296,35 @@ func TestBinary(t *testing.T) {
 		t.Fatal("random bytes with values: output differs from the reference")
 	}
 }
+
+// TestLongValue masks a value longer than the Stream's chunk, so that the
+// tail held can be longer than a write.
+func TestLongValue(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 5))
+	v := make([]byte, 130<<10)
+	for i := range v {
+		v[i] = 'a' + byte(r.IntN(26))
+	}
+	m, _ := New([]Secret{{"CERT", string(v)}, {"TOKEN", "canary-token"}}, 6)
+	var in []byte
+	in = append(in, "start canary-token "...)
+	in = append(in, v...)
+	in = append(in, " middle "...)
+	in = append(in, v[:len(v)-1]...) // cut one byte short
+	in = append(in, " canary-token "...)
+	in = append(in, v...)
+	want := reference(m.m.pats, in)
+	if bytes.Count(want, []byte("[masked:CERT]")) != 2 {
+		t.Fatalf("bad test: the reference masks %d", bytes.Count(want, []byte("[masked:CERT]")))
+	}
+	for how, sizes := range map[string][]int{
+		"whole": nil,
+		"4k":    slices.Repeat([]int{4096}, len(in)/4096+1),
+		"64k":   slices.Repeat([]int{65536}, len(in)/65536+1),
+		"odd":   slices.Repeat([]int{1000, 1, 70000}, len(in)/71001+1),
+	} {
+		if got := maskChunks(t, m, in, sizes...); !bytes.Equal(got, want) {
+			t.Errorf("%s writes: output differs from the reference (%d bytes, want %d)", how, len(got), len(want))
+		}
+	}
+}
