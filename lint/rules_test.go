@@ -39,3 +39,49 @@ func TestPositions(t *testing.T) {
 		}
 	}
 }
+
+// naiveDestructured is the plain look ahead that lookup.destructured must
+// agree with, reading up to the brace and past it for every word.
+func naiveDestructured(src []byte, start, end int, meta bool) bool {
+	const space = " \t\r\n"
+	b := bytes.TrimRight(src[:start], space)
+	if len(b) == 0 || b[len(b)-1] != '{' && b[len(b)-1] != ',' {
+		return false
+	}
+	a := bytes.TrimLeft(src[end:], space)
+	if len(a) == 0 || bytes.IndexByte([]byte(",}:="), a[0]) < 0 {
+		return false
+	}
+	k := bytes.IndexByte(a[:min(len(a), 1000)], '}')
+	if k < 0 {
+		return false
+	}
+	return envAssigned(a[k+1:], meta)
+}
+
+// FuzzDestructured asks lookup.destructured about every word the scanner
+// reports, in order, and compares each answer with naiveDestructured.
+func FuzzDestructured(f *testing.F) {
+	for _, s := range []string{
+		"const { A_KEY, b: c, d = 1 } = process.env",
+		"{a,b}=import.meta.env; {c} = process.env.X; {d}\n=\nprocess.env",
+		"{a_key,a_key,a_key} {b} == process.env",
+	} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, src string, meta bool) {
+		b := []byte(src)
+		look := newLookup(b, meta)
+		s := scanner{src: b, str: func(int, int, int) {}}
+		s.word = func(start, end int, inString bool) {
+			if inString {
+				return
+			}
+			if got, want := look.destructured(start, end), naiveDestructured(b, start, end, meta); got != want {
+				t.Fatalf("destructured(%q, %d, %d) = %v; want %v", src, start, end, got, want)
+			}
+		}
+		s.run()
+	})
+}
