@@ -10,6 +10,7 @@
 package lint
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +19,10 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/secretexec/secretexec/internal/oserr"
 )
@@ -31,7 +35,9 @@ const (
 	Warning Severity = "warning" // fails it only when the caller is strict
 )
 
-// A Finding is one problem at one place.
+// A Finding is one problem at one place. Its fields hold the text as found,
+// which may come from a hostile tree (file names) or store (key names);
+// String and MarshalJSON make it safe to print.
 type Finding struct {
 	// Path is slash-separated and relative to the linted root.
 	Path     string   `json:"path"`
@@ -42,9 +48,97 @@ type Finding struct {
 }
 
 // String formats f as "path:line:col: severity: message", the form editors
-// and CI systems annotate.
+// and CI systems annotate, with path and message escaped as escape says: one
+// finding is always one line, so that a file named ".env.\n::warning ::x"
+// cannot forge a line of its own, such as a GitHub Actions command.
 func (f Finding) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s", f.Path, f.Line, f.Col, f.Severity, f.Message)
+	return fmt.Sprintf("%s:%d:%d: %s: %s", escape(f.Path), f.Line, f.Col, f.Severity, escape(f.Message))
+}
+
+// MarshalJSON encodes f as an object of its fields. encoding/json escapes
+// the C0 controls and U+2028 and U+2029 but writes DEL, the C1 controls and
+// format characters as they are; MarshalJSON writes those that escape
+// escapes as \u escapes too, so the report is as safe to print as the text
+// and still decodes to the exact text (a byte that is not UTF-8 becomes
+// U+FFFD, as always in encoding/json).
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding
+	b, err := json.Marshal(plain(f))
+	if err != nil {
+		return nil, err
+	}
+	// Outside strings the encoding is ASCII, so every character that
+	// needs escaping stands in a string.
+	var out []byte
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if printable(r, n) {
+			if out != nil {
+				out = append(out, b[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(b)+12), b[:i]...)
+		}
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+		i += n
+	}
+	if out == nil {
+		return b, nil
+	}
+	return out, nil
+}
+
+// escape returns s, a path or message to print on one line, with each
+// character that could break the line or steer a terminal written as a Go
+// escape, as strconv.Quote writes it: the C0 and C1 controls and DEL
+// (\n, \r, \t, \x1b, \x7f, \u009b), the line and paragraph separators
+// (\u2028, \u2029), format characters such as the bidirectional overrides
+// (\u202e), anything else strconv.IsGraphic refuses, and each byte that is
+// not UTF-8 (\xff). All else is left as it is, backslashes included, so
+// that ordinary paths read as they are; the JSON format gives the exact
+// text.
+func escape(s string) string {
+	var out []byte
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if printable(r, n) {
+			if out != nil {
+				out = append(out, s[i:i+n]...)
+			}
+			i += n
+			continue
+		}
+		if out == nil {
+			out = append(make([]byte, 0, len(s)+12), s[:i]...)
+		}
+		if r == utf8.RuneError && n == 1 {
+			out = fmt.Appendf(out, `\x%02x`, s[i])
+		} else {
+			q := strconv.QuoteRuneToASCII(r)
+			out = append(out, q[1:len(q)-1]...)
+		}
+		i += n
+	}
+	if out == nil {
+		return s
+	}
+	return string(out)
+}
+
+// printable reports whether the rune r, decoded from n bytes, may be
+// printed as it is.
+func printable(r rune, n int) bool {
+	if r < utf8.RuneSelf {
+		return ' ' <= r && r < 0x7f
+	}
+	return !(r == utf8.RuneError && n == 1) && strconv.IsGraphic(r)
 }
 
 // An App is one app folder of the project.
@@ -155,16 +249,16 @@ func Run(root string, opts Options) ([]Finding, error) {
 		abs, err = filepath.Abs(abs)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lint: %s: %w", root, oserr.Cause(err))
+		return nil, fmt.Errorf("lint: %s: %w", escape(root), oserr.Cause(err))
 	}
 	if fi, err := os.Stat(abs); err != nil {
-		return nil, fmt.Errorf("lint: %s: %w", root, oserr.Cause(err))
+		return nil, fmt.Errorf("lint: %s: %w", escape(root), oserr.Cause(err))
 	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("lint: %s: not a directory", root)
+		return nil, fmt.Errorf("lint: %s: not a directory", escape(root))
 	}
 	l := &linter{root: abs, appIndex: map[string]int{}, dirs: map[string]place{}}
 	if l.dir, err = cleanPath(opts.Dir); err != nil {
-		return nil, fmt.Errorf("lint: %s: %w", opts.Dir, err)
+		return nil, fmt.Errorf("lint: %s: %w", escape(opts.Dir), err)
 	}
 	if err := l.setApps(opts.Apps); err != nil {
 		return nil, err
@@ -220,18 +314,18 @@ func (l *linter) setApps(apps []App) error {
 		}
 		fi, err := os.Lstat(filepath.Join(l.root, filepath.FromSlash(p)))
 		if err != nil {
-			return fmt.Errorf("lint: app %s: %s: %w", appName(a), a.Path, oserr.Cause(err))
+			return fmt.Errorf("lint: app %s: %s: %w", appName(a), escape(a.Path), oserr.Cause(err))
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("lint: app %s: %s: a symbolic link, which lint does not follow", appName(a), a.Path)
+			return fmt.Errorf("lint: app %s: %s: a symbolic link, which lint does not follow", appName(a), escape(a.Path))
 		}
 		if !fi.IsDir() {
-			return fmt.Errorf("lint: app %s: %s: not a directory", appName(a), a.Path)
+			return fmt.Errorf("lint: app %s: %s: not a directory", appName(a), escape(a.Path))
 		}
 		// A folder on the way may be a link (apps -> /elsewhere); the
 		// app must still lie in the tree.
 		if !l.within(filepath.Join(l.root, filepath.FromSlash(p))) {
-			return fmt.Errorf("lint: app %s: path %s is outside the project", appName(a), a.Path)
+			return fmt.Errorf("lint: app %s: path %s is outside the project", appName(a), escape(a.Path))
 		}
 		a.Path = p
 		l.appIndex[p] = len(l.apps)
@@ -242,9 +336,11 @@ func (l *linter) setApps(apps []App) error {
 	return nil
 }
 
+// appName names a in errors: by its id, or else its quoted path. Both come
+// from the project's files and are escaped.
 func appName(a App) string {
 	if a.ID != "" {
-		return a.ID
+		return escape(a.ID)
 	}
 	return fmt.Sprintf("%q", a.Path)
 }
@@ -257,7 +353,7 @@ func cleanPath(p string) (string, error) {
 		return "", nil
 	}
 	if path.IsAbs(p) || filepath.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
-		return "", fmt.Errorf("path %s is outside the project", p)
+		return "", fmt.Errorf("path %s is outside the project", escape(p))
 	}
 	return p, nil
 }
@@ -321,10 +417,10 @@ func (l *linter) setKeys(keys []Key) error {
 		if k.App != "" {
 			p, err := cleanPath(k.App)
 			if err != nil {
-				return fmt.Errorf("lint: key %s: app %w", k.Name, err)
+				return fmt.Errorf("lint: key %s: app %w", escape(k.Name), err)
 			}
 			if _, ok := l.appIndex[p]; !ok {
-				return fmt.Errorf("lint: key %s: no app has the path %s", k.Name, k.App)
+				return fmt.Errorf("lint: key %s: no app has the path %s", escape(k.Name), escape(k.App))
 			}
 			k.App = p
 		}
@@ -374,7 +470,7 @@ func (l *linter) visit(p string, d fs.DirEntry, err error) error {
 		// One unreadable folder costs a warning, not the whole run;
 		// the root itself must be readable.
 		if d == nil || contains(rel, l.dir) {
-			return fmt.Errorf("lint: %s: %w", rel, oserr.Cause(err))
+			return fmt.Errorf("lint: %s: %w", escape(rel), oserr.Cause(err))
 		}
 		l.add(rel, 1, 1, Warning, fmt.Sprintf("cannot read: %v", oserr.Cause(err)))
 		if d.IsDir() {

@@ -10,6 +10,7 @@ import (
 // source checks one JavaScript-like file, as backend or as browser code.
 func (l *linter) source(rel string, src []byte, pl place, markup bool) {
 	at := positions{src: src}
+	look := newLookup(src, !pl.backend)
 	s := scanner{src: src, html: markup}
 	if pl.backend {
 		refs, known := l.refs[pl.app], l.known[pl.app]
@@ -18,17 +19,20 @@ func (l *linter) source(rel string, src []byte, pl place, markup bool) {
 			if n, ok := l.names[string(w)]; ok && !n.public {
 				refs[n.key.Name] = true
 			}
+			if !inString {
+				look.statement(start, end)
+			}
 			if !inString && loadsEnvFile(src, start, end) {
 				line, col := at.of(start)
 				l.add(rel, line, col, Error, "backend loads a .env file with process.loadEnvFile; secretexec provides the environment, remove it")
 			}
-			if credential(w) && envRead(src, start, end, inString, false) && !known[string(w)] {
+			if credential(w) && look.envRead(start, end, inString) && !known[string(w)] {
 				line, col := at.of(start)
 				l.add(rel, line, col, Warning, fmt.Sprintf("process.env.%s looks like a credential but is not in the manifest", w))
 			}
 		}
 		s.str = func(quote, start, end int) {
-			if loadsDotenv(src, quote, start, end) {
+			if look.loadsDotenv(quote, start, end) {
 				line, col := at.of(quote)
 				l.add(rel, line, col, Error, "backend loads dotenv; secretexec provides the environment, remove it")
 			}
@@ -43,7 +47,7 @@ func (l *linter) source(rel string, src []byte, pl place, markup bool) {
 			switch {
 			case n.public:
 				msg = fmt.Sprintf("%s exposes secret %s (%s) to browser code", src[start:end], n.key.Name, n.key.where())
-			case envRead(src, start, end, inString, true):
+			case look.envRead(start, end, inString):
 				msg = fmt.Sprintf("secret %s (%s) read in browser code", n.key.Name, n.key.where())
 			case inString:
 				msg = fmt.Sprintf("secret %s (%s) named in browser code", n.key.Name, n.key.where())
@@ -80,11 +84,46 @@ func credential(w []byte) bool {
 	return false
 }
 
+// A lookup answers what the rules ask about the code around the words and
+// strings of one file, which the scanner reports in order. Asked for each
+// of the many words of one long line, a question must not read the line
+// again each time: the lookup remembers what it found ahead of the last
+// word, so that a file costs time in proportion to its length.
+type lookup struct {
+	src []byte
+	// meta makes import.meta.env an environment too, in browser code.
+	meta bool
+	// brace is the offset of the first '}' at or after the place the
+	// last destructuring pattern was looked for from, or len(src).
+	brace int
+	// envBrace is the '}' whose envAfter says whether "= process.env"
+	// follows it, or -1.
+	envBrace int
+	envAfter bool
+	// typeOnly says the last import or export is "import type" or
+	// "export type".
+	typeOnly bool
+}
+
+func newLookup(src []byte, meta bool) *lookup {
+	return &lookup{src: src, meta: meta, brace: -1, envBrace: -1}
+}
+
+// statement notes the word src[start:end] of code if it opens an import or
+// export statement, for loadsDotenv.
+func (lk *lookup) statement(start, end int) {
+	if w := string(lk.src[start:end]); w == "import" || w == "export" {
+		rest := bytes.TrimLeft(lk.src[end:], " \t\r\n")
+		lk.typeOnly = bytes.HasPrefix(rest, []byte("type")) && len(rest) > 4 && !isWord(rest[4])
+	}
+}
+
 // envRead reports whether the word src[start:end] is read from the
 // environment: process.env.W, process.env?.W, process.env["W"], and with
 // meta set import.meta.env.W too. inString says the word stands in a string,
 // which then must be exactly the subscript of process.env[…].
-func envRead(src []byte, start, end int, inString, meta bool) bool {
+func (lk *lookup) envRead(start, end int, inString bool) bool {
+	src := lk.src
 	if inString {
 		if start == 0 || end >= len(src) {
 			return false
@@ -98,16 +137,18 @@ func envRead(src []byte, start, end int, inString, meta bool) bool {
 	}
 	before := src[:start]
 	return bytes.HasSuffix(before, []byte("process.env.")) || bytes.HasSuffix(before, []byte("process.env?.")) ||
-		meta && (bytes.HasSuffix(before, []byte("import.meta.env.")) || bytes.HasSuffix(before, []byte("import.meta.env?."))) ||
-		destructured(src, start, end, meta)
+		lk.meta && (bytes.HasSuffix(before, []byte("import.meta.env.")) || bytes.HasSuffix(before, []byte("import.meta.env?."))) ||
+		lk.destructured(start, end)
 }
 
 // destructured reports whether the word src[start:end] is a property taken
 // out of the environment by destructuring: const { W } = process.env,
 // { A, W: alias } = process.env, { W = "x" } = process.env, and with meta
-// set import.meta.env too.
-func destructured(src []byte, start, end int, meta bool) bool {
+// set import.meta.env too. The words of one pattern share its closing
+// brace, which is looked for once, and so is what follows it.
+func (lk *lookup) destructured(start, end int) bool {
 	const space = " \t\r\n"
+	src := lk.src
 	b := bytes.TrimRight(src[:start], space)
 	if len(b) == 0 || b[len(b)-1] != '{' && b[len(b)-1] != ',' {
 		return false
@@ -116,12 +157,28 @@ func destructured(src []byte, start, end int, meta bool) bool {
 	if len(a) == 0 || bytes.IndexByte([]byte(",}:="), a[0]) < 0 {
 		return false
 	}
+	from := len(src) - len(a)
+	if lk.brace < from {
+		lk.brace = len(src)
+		if k := bytes.IndexByte(src[from:], '}'); k >= 0 {
+			lk.brace = from + k
+		}
+	}
 	// The pattern's closing brace, looked for not too far.
-	k := bytes.IndexByte(a[:min(len(a), 1000)], '}')
-	if k < 0 {
+	if lk.brace == len(src) || lk.brace-from >= 1000 {
 		return false
 	}
-	a = bytes.TrimLeft(a[k+1:], space)
+	if lk.envBrace != lk.brace {
+		lk.envBrace, lk.envAfter = lk.brace, envAssigned(src[lk.brace+1:], lk.meta)
+	}
+	return lk.envAfter
+}
+
+// envAssigned reports whether a begins "= process.env", or with meta set
+// "= import.meta.env", after white space.
+func envAssigned(a []byte, meta bool) bool {
+	const space = " \t\r\n"
+	a = bytes.TrimLeft(a, space)
 	if len(a) < 2 || a[0] != '=' || a[1] == '=' || a[1] == '>' {
 		return false
 	}
@@ -155,7 +212,8 @@ func isDotenv(s []byte) bool {
 // module in an import or require: import 'dotenv/config', import x from
 // "dotenv", require('dotenv'), import("dotenv"). A type-only import
 // (import type { X } from "dotenv") loads nothing at run time.
-func loadsDotenv(src []byte, quote, start, end int) bool {
+func (lk *lookup) loadsDotenv(quote, start, end int) bool {
+	src := lk.src
 	if !isDotenv(src[start:end]) {
 		return false
 	}
@@ -165,7 +223,7 @@ func loadsDotenv(src []byte, quote, start, end int) bool {
 	}
 	for _, w := range []string{"import", "require", "from"} {
 		if endsWithWord(before, w) {
-			return w != "from" || !typeOnly(before)
+			return w != "from" || !lk.typeOnly
 		}
 	}
 	return false
@@ -174,17 +232,6 @@ func loadsDotenv(src []byte, quote, start, end int) bool {
 // endsWithWord reports whether b ends with the word w.
 func endsWithWord(b []byte, w string) bool {
 	return bytes.HasSuffix(b, []byte(w)) && (len(b) == len(w) || !isWord(b[len(b)-len(w)-1]))
-}
-
-// typeOnly reports whether the import or export statement that ends in b
-// ("... from") is "import type" or "export type".
-func typeOnly(b []byte) bool {
-	i := max(bytes.LastIndex(b, []byte("import")), bytes.LastIndex(b, []byte("export")))
-	if i < 0 {
-		return false
-	}
-	rest := bytes.TrimLeft(b[i+len("import"):], " \t\r\n")
-	return bytes.HasPrefix(rest, []byte("type")) && len(rest) > 4 && !isWord(rest[4])
 }
 
 // loadsEnvFile reports whether the word src[start:end] is the call
@@ -244,6 +291,7 @@ func (l *linter) packageJSON(rel string, src []byte) {
 			}
 			continue
 		}
+		from := bom + int(dec.InputOffset())
 		var deps map[string]json.RawMessage
 		if err := dec.Decode(&deps); err != nil {
 			bad(err)
@@ -254,11 +302,13 @@ func (l *linter) packageJSON(rel string, src []byte) {
 				continue
 			}
 			// The decoder has just passed the object; its key is the
-			// last one before this offset.
-			off := bytes.LastIndex(src[:bom+int(dec.InputOffset())], []byte(`"`+p+`"`))
+			// last one in it. It is looked for in the object alone: a
+			// key written with escapes is not found, and a file of many
+			// such objects must not be searched to its start for each.
+			off := bytes.LastIndex(src[from:bom+int(dec.InputOffset())], []byte(`"`+p+`"`))
 			line, col := 1, 1
 			if off >= 0 {
-				line, col = at.of(off)
+				line, col = at.of(from + off)
 			}
 			l.add(rel, line, col, Error, fmt.Sprintf("%s in %s; secretexec provides the environment, remove it", p, field))
 		}
@@ -320,18 +370,26 @@ func (l *linter) envFile(rel string, src []byte) {
 // positions turns byte offsets of one file into 1-based lines and columns,
 // counting columns in Unicode code points (editors that count UTF-16 code
 // units count one more past a character outside the Basic Multilingual
-// Plane). Offsets mostly come in increasing order, so it counts on from the
-// last one.
+// Plane). Offsets come mostly in increasing order, so it counts on from the
+// last one, lines and columns both: many findings on one long line cost no
+// more than one. An offset back on the same line counts back; one on an
+// earlier line counts again from the top. Offsets must be those of ASCII
+// bytes, as every finding's is, which always start a code point.
 type positions struct {
-	src       []byte
-	off       int
-	line      int
-	lineStart int
+	src  []byte
+	off  int // the last offset asked for
+	line int // its line, or 0 before the first
+	col  int // its column
 }
 
 func (p *positions) of(off int) (line, col int) {
-	if p.line == 0 || off < p.off {
-		p.off, p.line, p.lineStart = 0, 1, 0
+	if p.line == 0 || off < p.off && bytes.IndexByte(p.src[off:p.off], '\n') >= 0 {
+		p.off, p.line, p.col = 0, 1, 1
+	}
+	if off < p.off {
+		p.col -= utf8.RuneCount(p.src[off:p.off])
+		p.off = off
+		return p.line, p.col
 	}
 	for {
 		i := bytes.IndexByte(p.src[p.off:off], '\n')
@@ -340,8 +398,9 @@ func (p *positions) of(off int) (line, col int) {
 		}
 		p.off += i + 1
 		p.line++
-		p.lineStart = p.off
+		p.col = 1
 	}
+	p.col += utf8.RuneCount(p.src[p.off:off])
 	p.off = off
-	return p.line, utf8.RuneCount(p.src[p.lineStart:off]) + 1
+	return p.line, p.col
 }

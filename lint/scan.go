@@ -24,6 +24,9 @@ type scanner struct {
 	// str receives the content of each quoted string literal: the quote is
 	// at quote, the content is src[start:end].
 	str func(quote, start, end int)
+	// failed follows the last regular expression guess that failed; see
+	// regex.
+	failed regexTrail
 }
 
 func isWord(c byte) bool {
@@ -86,7 +89,7 @@ func (s *scanner) run() {
 		case c == '`':
 			i = template(i + 1)
 		case c == '/' && (prev == 0 || strings.IndexByte(regexBefore, prev) >= 0):
-			i = skipRegex(src, i)
+			i = s.regex(i)
 			prev = 'a'
 		case isWord(c):
 			j := i + 1
@@ -275,12 +278,62 @@ func (s *scanner) template(i int) (next int, open bool) {
 	return len(src), false
 }
 
-// skipRegex returns the offset after the regular expression literal whose
+// A regexTrail follows the scan of the last slash that was guessed to open
+// a regular expression and opened none: that scan read from start to end,
+// the newline or end of file where it gave up, and next and class are how
+// far it has been replayed and whether it was in a [] class there.
+type regexTrail struct {
+	start, end int
+	next       int
+	class      bool
+}
+
+// regex returns the offset after the regular expression literal whose
 // opening slash is at i. If the line ends first it was no regular
-// expression, and skipRegex steps over the slash alone.
-func skipRegex(src []byte, i int) int {
+// expression, and regex steps over the slash alone.
+//
+// A wrong guess costs a scan to the end of the line, so a long line of them
+// ("=/[=/[…") would cost time in the square of its length; the trail of the
+// last failed scan makes it linear. A later scan from a slash at i on the
+// same line reads the very bytes that one read from i+1 on (that one read
+// the slash, or skipped it after a backslash, and so reads i+1 next): the
+// two differ only in whether they are in a class. If the trail is out of a
+// class at i+1, the scans are one and this one fails too. If it is in one,
+// this one closes at a '/' it reads before any '[' or ']', and fails at one,
+// after which the two agree. Slashes are met in increasing order, so the
+// trail is replayed once, and each later scan stops at its first bracket.
+func (s *scanner) regex(i int) int {
+	src, t := s.src, &s.failed
+	if t.start < i && i < t.end {
+		for t.next <= i {
+			switch src[t.next] {
+			case '\\':
+				t.next++
+			case '[':
+				t.class = true
+			case ']':
+				t.class = false
+			}
+			t.next++
+		}
+		if !t.class {
+			return i + 1
+		}
+		for j := i + 1; j < len(src); j++ {
+			switch src[j] {
+			case '\\':
+				j++
+			case '/':
+				return j + 1
+			case '[', ']', '\n':
+				return i + 1
+			}
+		}
+		return i + 1
+	}
 	class := false
-	for j := i + 1; j < len(src); j++ {
+	j := i + 1
+	for ; j < len(src); j++ {
 		switch src[j] {
 		case '\\':
 			j++
@@ -293,9 +346,11 @@ func skipRegex(src []byte, i int) int {
 				return j + 1
 			}
 		case '\n':
+			*t = regexTrail{start: i, end: j, next: i + 1}
 			return i + 1
 		}
 	}
+	*t = regexTrail{start: i, end: len(src), next: i + 1}
 	return i + 1
 }
 

@@ -91,3 +91,66 @@ func FuzzScanner(f *testing.F) {
 		s.run()
 	})
 }
+
+// naiveRegex is the plain scan that scanner.regex must agree with: from
+// the slash at i to the closing slash outside a class, or i+1 when the
+// line ends first.
+func naiveRegex(src []byte, i int) int {
+	class := false
+	for j := i + 1; j < len(src); j++ {
+		switch src[j] {
+		case '\\':
+			j++
+		case '[':
+			class = true
+		case ']':
+			class = false
+		case '/':
+			if !class {
+				return j + 1
+			}
+		case '\n':
+			return i + 1
+		}
+	}
+	return i + 1
+}
+
+// checkRegex asks scanner.regex about every slash of src in order, as the
+// scanner may, and compares each answer with naiveRegex.
+func checkRegex(t *testing.T, src string) {
+	t.Helper()
+	s := scanner{src: []byte(src)}
+	for i := 0; i < len(src); i++ {
+		if src[i] != '/' {
+			continue
+		}
+		if got, want := s.regex(i), naiveRegex(s.src, i); got != want {
+			t.Fatalf("regex(%q, %d) = %d; want %d", src, i, got, want)
+		}
+	}
+}
+
+func TestRegexTrail(t *testing.T) {
+	for _, src := range []string{
+		"=/[=/[=/[",
+		"x = /[ ; y = /a/",
+		"x = /[ ; y = /a[/]/",
+		"x = /[ ; y = /]/",
+		"x = /[ \\/ y = /a/",
+		"x = /[ \\\\/ y = /a/",
+		"x = /[\n y = /a/",
+		"x = /[\\\n/] /a/",
+		"/[ / ] / [ / ] /",
+		"/\\[/ /[/ /\\]/ /]/",
+	} {
+		checkRegex(t, src)
+	}
+}
+
+func FuzzRegex(f *testing.F) {
+	for _, s := range []string{"=/[=/[", "x = /[ ; y = /a/", "/[/]/\\/[\n/]/", "\\//[\\]/]/"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkRegex)
+}
