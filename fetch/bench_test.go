@@ -3,6 +3,7 @@ package fetch
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +12,9 @@ import (
 	"testing"
 )
 
-// sizes are the numbers of secrets every benchmark runs at.
-var sizes = []int{10, 1000, 10000}
+// sizes are the numbers of secrets every benchmark runs at; the limits of
+// the start-up benchmark are set at 100 and 10,000.
+var sizes = []int{10, 100, 1000, 10000}
 
 // envelopeDoc returns n secrets in the envelope, as the Fusebase API
 // answers: a 40-character value and a description each.
@@ -64,8 +66,7 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
-// BenchmarkFile reads secrets from a JSON file, whose size presizes the
-// decoder's buffers.
+// BenchmarkFile reads secrets from a JSON file, as a file: source does.
 func BenchmarkFile(b *testing.B) {
 	for _, n := range sizes {
 		doc := flatDoc(n)
@@ -81,6 +82,31 @@ func BenchmarkFile(b *testing.B) {
 				secrets, err := f.Fetch(context.Background())
 				if err != nil || len(secrets) != n {
 					b.Fatalf("Fetch: %d secrets, %v", len(secrets), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFloor decodes the envelope as bench/floor-fetch does, one
+// json.Decoder.Decode into a struct, for BenchmarkDecode/envelope to be
+// read against.
+func BenchmarkFloor(b *testing.B) {
+	for _, n := range sizes {
+		doc := envelopeDoc(n)
+		b.Run("envelope/"+strconv.Itoa(n), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(doc)))
+			for i := 0; i < b.N; i++ {
+				var body struct {
+					Secrets []struct {
+						Key         string `json:"key"`
+						Value       string `json:"value"`
+						Description string `json:"description"`
+					} `json:"secrets"`
+				}
+				if err := json.NewDecoder(bytes.NewReader(doc)).Decode(&body); err != nil || len(body.Secrets) != n {
+					b.Fatalf("Decode: %d secrets, %v", len(body.Secrets), err)
 				}
 			}
 		})

@@ -2,6 +2,7 @@ package fetch
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/secretexec/secretexec/internal/oserr"
+	"github.com/secretexec/secretexec/internal/redact"
 )
 
 // Dir is a directory holding one regular file per key, as Docker and
@@ -45,12 +47,14 @@ func (d *Dir) Fetch(ctx context.Context) ([]Secret, error) {
 		}
 	}
 	sort.Strings(names) // ReadDir sorts already; keep the order explicit
+	b := budgetFrom(ctx)
+	buf := make([]byte, readSize) // for every key's copy
 	secrets := make([]Secret, 0, len(names))
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		value, ok, err := d.readKey(name)
+		value, ok, err := d.readKey(b, buf, name)
 		if err != nil {
 			return nil, err
 		}
@@ -61,39 +65,36 @@ func (d *Dir) Fetch(ctx context.Context) ([]Secret, error) {
 	return secrets, nil
 }
 
-// readKey reads one key file. Entries that are not regular files after
-// following links (subdirectories, sockets, dangling links) are skipped:
-// ok is false.
-func (d *Dir) readKey(name string) (value string, ok bool, err error) {
+// readKey reads one key file, drawing on b, through buf. Entries that
+// are not regular files after following links (subdirectories, sockets,
+// dangling links) are skipped: ok is false.
+func (d *Dir) readKey(b *budget, buf []byte, name string) (value string, ok bool, err error) {
 	path := filepath.Join(d.Path, name)
 	fi, err := os.Stat(path)
 	if err != nil || !fi.Mode().IsRegular() {
 		return "", false, nil
 	}
-	if fi.Size() > MaxSize {
-		return "", false, errorf(Protocol, d.Name(), "%s: %v", name, &TooBigError{Limit: MaxSize})
+	key := redact.Key(name)
+	if err := b.fits(fi.Size()); err != nil {
+		return "", false, errorf(Protocol, d.Name(), "%s: %w", key, err)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", false, errorf(Config, d.Name(), "%s: %v", name, oserr.Cause(err))
+		return "", false, errorf(Config, d.Name(), "%s: %v", key, oserr.Cause(err))
 	}
 	defer f.Close()
-	b, err := io.ReadAll(limitReader(f, MaxSize))
-	if err != nil {
-		if _, big := err.(*TooBigError); big {
-			return "", false, errorf(Protocol, d.Name(), "%s: %v", name, err)
+	// The value is read into the string it becomes, sized by the file's
+	// size, which may still change.
+	var v strings.Builder
+	v.Grow(int(fi.Size()))
+	if _, err := io.CopyBuffer(&v, b.reader(f), buf); err != nil {
+		var big *TooBigError
+		if errors.As(err, &big) {
+			return "", false, errorf(Protocol, d.Name(), "%s: %w", key, err)
 		}
-		return "", false, errorf(Config, d.Name(), "%s: %v", name, oserr.Cause(err))
+		return "", false, errorf(Config, d.Name(), "%s: %v", key, oserr.Cause(err))
 	}
-	b = trimNewline(b)
-	return string(b), true, nil
-}
-
-// trimNewline strips one trailing "\n". Only one: a value may itself end
-// in a newline, and a second one is then part of it.
-func trimNewline(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-	}
-	return b
+	// One trailing newline only: a value may itself end in a newline,
+	// and a second one is then part of it.
+	return strings.TrimSuffix(v.String(), "\n"), true, nil
 }
