@@ -351,9 +351,3 @@ func kind(e *json.UnmarshalTypeError) string {
 	}
 	return "another type"
 }
-
-// decodeSized decodes r as Decode does. size, the input's length when it
-// is known, is not needed; decodeFrom also draws on the fetch's budget.
-func decodeSized(r io.Reader, source string, size int64) ([]Secret, error) {
-	return Decode(r, source)
-}

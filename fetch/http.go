@@ -281,12 +281,13 @@ func (f *attempt) read(resp *http.Response) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return f.statusError(resp)
 	}
-	if resp.ContentLength > MaxSize {
-		return &Error{Kind: Protocol, Source: h.Name(), Err: &TooBigError{Limit: MaxSize}}
+	// The body is decoded as it arrives, and draws on the byte budget all
+	// sources of the fetch share.
+	b := budgetFrom(f.ctx)
+	if err := b.fits(resp.ContentLength); err != nil {
+		return &Error{Kind: Protocol, Source: h.Name(), Err: err}
 	}
-	// The body is decoded as it arrives; its length, when the server sent
-	// one, sizes the decoder's buffers.
-	secrets, err := decodeSized(limitReader(resp.Body, MaxSize), h.Name(), resp.ContentLength)
+	secrets, err := decodeFrom(b, resp.Body, resp.ContentLength, h.Name())
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Kind == Unavailable {
