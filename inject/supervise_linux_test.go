@@ -44,6 +44,10 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(code)
 	}
+	if os.Getenv("INJECT_TEST_SCRUB") != "" {
+		scrubAndReport()
+		return
+	}
 	// The test process becomes a subreaper that never reaps, so an orphan
 	// that the supervisor under test fails to adopt turns into a zombie
 	// here and the orphan test fails, instead of being reaped by the
