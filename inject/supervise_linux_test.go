@@ -44,6 +44,10 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(code)
 	}
+	if os.Getenv("INJECT_TEST_SCRUB") != "" {
+		scrubAndReport()
+		return
+	}
 	// The test process becomes a subreaper that never reaps, so an orphan
 	// that the supervisor under test fails to adopt turns into a zombie
 	// here and the orphan test fails, instead of being reaped by the
@@ -223,17 +227,31 @@ func TestSuperviseForwardsSignals(t *testing.T) {
 
 	// Each forwarded signal arrives before the next is sent, so that the
 	// kernel cannot merge or reorder them.
-	for _, s := range []struct {
+	type sent struct {
 		sig  syscall.Signal
 		name string
-	}{
+	}
+	signals := []sent{
 		{syscall.SIGHUP, "HUP"},
 		{syscall.SIGINT, "INT"},
 		{syscall.SIGQUIT, "QUIT"},
 		{syscall.SIGUSR1, "USR1"},
 		{syscall.SIGUSR2, "USR2"},
 		{syscall.SIGWINCH, "WINCH"},
-	} {
+		// The faults, sent with kill, which would crash a Go program
+		// that does not listen to them.
+		{syscall.SIGABRT, "ABRT"},
+		{syscall.SIGILL, "ILL"},
+		{syscall.SIGTRAP, "TRAP"},
+		{syscall.SIGBUS, "BUS"},
+		{syscall.SIGFPE, "FPE"},
+		{syscall.SIGSEGV, "SEGV"},
+		{syscall.SIGSYS, "SYS"},
+	}
+	for _, sig := range stackFault {
+		signals = append(signals, sent{sig.(syscall.Signal), "STKFLT"})
+	}
+	for _, s := range signals {
 		if err := cmd.Process.Signal(s.sig); err != nil {
 			t.Fatal(err)
 		}

@@ -17,3 +17,9 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready func() error) (code int, err error) {
 	return Supervise(path, argv, env, log)
 }
+
+// ScrubEnv is implemented on Linux only, where other processes can read
+// the environment block in /proc; elsewhere it always fails.
+func ScrubEnv(names ...string) error {
+	return errors.New("inject: scrubbing the environment is supported on linux only")
+}

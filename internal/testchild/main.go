@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !(mips || mipsle || mips64 || mips64le)
 
 // Command testchild is the command the tests run under secretexec. It is
 // built with CGO_ENABLED=0, so it is static and also runs in an empty root.
@@ -26,6 +26,16 @@
 //	                            print "jobshell: stopped" and continue it
 //	                            in the foreground (fg); print
 //	                            "jobshell: exit N" at the end
+//	testchild sigconf IGN BLK CMD...
+//	                            ignore the signals in the comma list IGN
+//	                            and block those in BLK ("-" for none),
+//	                            as tini's signal-configuration test does,
+//	                            then exec CMD
+//	testchild lastword SIG CODE EVERY
+//	                            start a helper that sends SIG to this
+//	                            process's parent, the supervisor, every
+//	                            EVERY (a duration) until the supervisor is
+//	                            gone; exit CODE once it has sent a few
 package main
 
 import (
@@ -34,6 +44,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,6 +64,22 @@ var names = map[syscall.Signal]string{
 	syscall.SIGCHLD:  "CHLD",
 	syscall.SIGURG:   "URG",
 	syscall.SIGWINCH: "WINCH",
+	syscall.SIGCONT:  "CONT", // not reported by signals
+	// The faults, when another process sends them with kill.
+	syscall.SIGABRT:   "ABRT",
+	syscall.SIGILL:    "ILL",
+	syscall.SIGTRAP:   "TRAP",
+	syscall.SIGBUS:    "BUS",
+	syscall.SIGFPE:    "FPE",
+	syscall.SIGSEGV:   "SEGV",
+	syscall.SIGSTKFLT: "STKFLT",
+	syscall.SIGSYS:    "SYS",
+	// Set only by sigconf.
+	syscall.SIGPIPE: "PIPE",
+	syscall.SIGALRM: "ALRM",
+	syscall.SIGTSTP: "TSTP",
+	syscall.SIGTTIN: "TTIN",
+	syscall.SIGTTOU: "TTOU",
 }
 
 func main() {
@@ -113,6 +140,12 @@ func main() {
 		orphan()
 	case "jobshell":
 		jobshell(args)
+	case "sigconf":
+		sigconf(arg(args, 0), arg(args, 1), args[2:])
+	case "lastword":
+		lastword(arg(args, 0), arg(args, 1), arg(args, 2))
+	case "avenge":
+		avenge(arg(args, 0), arg(args, 1), arg(args, 2))
 	case "spawn":
 		cmd := exec.Command(os.Args[0], "exit", "0")
 		if err := cmd.Start(); err != nil {
@@ -131,7 +164,11 @@ func signals(code int) {
 	ch := make(chan os.Signal, 16)
 	var all []os.Signal
 	for s := range names {
-		if s != syscall.SIGKILL {
+		switch s {
+		// SIGCONT is not reported: it follows each SIGTERM the supervisor
+		// forwards, and may overtake it.
+		case syscall.SIGKILL, syscall.SIGCONT, syscall.SIGPIPE, syscall.SIGALRM, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		default:
 			all = append(all, s)
 		}
 	}
@@ -269,4 +306,109 @@ func atoi(s string) int {
 func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "testchild: "+msg)
 	os.Exit(2)
+}
+
+// sigconf ignores and blocks signals, then execs argv with them so. It
+// sets them with the system calls themselves: os/signal cannot block, and
+// its Ignore is not what an exec'd program inherits from a shell's trap.
+// The mask is the calling thread's, which execve keeps, so the thread is
+// locked from the blocking to the exec.
+func sigconf(ign, blk string, argv []string) {
+	if len(argv) == 0 {
+		fail("sigconf: no command")
+	}
+	for _, sig := range signalList(ign) {
+		// struct sigaction on amd64 and arm64: handler, flags, restorer,
+		// mask; SIG_IGN is 1.
+		act := [4]uint64{1}
+		if _, _, errno := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); errno != 0 {
+			fail("sigconf: rt_sigaction: " + errno.Error())
+		}
+	}
+	runtime.LockOSThread()
+	var set uint64
+	for _, sig := range signalList(blk) {
+		set |= 1 << (sig - 1)
+	}
+	const sigBlock = 0
+	if _, _, errno := syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, sigBlock, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0); errno != 0 {
+		fail("sigconf: rt_sigprocmask: " + errno.Error())
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		fail("sigconf: " + err.Error())
+	}
+	fail("sigconf: " + syscall.Exec(path, argv, os.Environ()).Error())
+}
+
+// signalList parses a comma list of signal names; "-" is none.
+func signalList(list string) []syscall.Signal {
+	if list == "-" {
+		return nil
+	}
+	var sigs []syscall.Signal
+	for _, name := range strings.Split(list, ",") {
+		sigs = append(sigs, signalNamed(name))
+	}
+	return sigs
+}
+
+// lastword starts "testchild avenge", which signals the supervisor over
+// and over, and exits with code once a few signals went. The helper goes
+// on until the supervisor is gone, so that signals land all through the
+// time the supervisor collects the status and exits. Both ignore what the
+// supervisor forwards to their group, so that only the supervisor's own
+// exit status is at stake.
+func lastword(sig, code, every string) {
+	ignoreAll()
+	cmd := exec.Command(os.Args[0], "avenge", sig, strconv.Itoa(os.Getppid()), every)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		fail("lastword: " + err.Error())
+	}
+	if err := cmd.Start(); err != nil {
+		fail("lastword: " + err.Error())
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "sending\n" {
+		fail(fmt.Sprintf("lastword: helper said %q, %v", line, err))
+	}
+	os.Exit(atoi(code))
+}
+
+// avenge is lastword's helper: it sends sig to the supervisor every
+// interval while its parent is lastword, and then the supervisor (a
+// subreaper or PID 1, which adopts it), and says "sending" after the
+// third. Once the supervisor has exited too, its parent is another
+// process, and it stops.
+func avenge(sig, supervisor, every string) {
+	ignoreAll()
+	send := signalNamed(sig)
+	target := atoi(supervisor)
+	interval, err := time.ParseDuration(every)
+	if err != nil {
+		fail(err.Error())
+	}
+	parent := os.Getppid()
+	for n := 1; ; n++ {
+		if p := os.Getppid(); p != parent && p != target {
+			return
+		}
+		syscall.Kill(target, send)
+		if n == 3 {
+			fmt.Println("sending")
+		}
+		time.Sleep(interval)
+	}
+}
+
+// ignoreAll ignores the signals the tests send, but those that stop.
+func ignoreAll() {
+	for s := range names {
+		switch s {
+		case syscall.SIGKILL, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+		default:
+			signal.Ignore(s)
+		}
+	}
 }

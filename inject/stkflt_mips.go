@@ -1,0 +1,8 @@
+//go:build linux && (mips || mipsle || mips64 || mips64le)
+
+package inject
+
+import "os"
+
+// stackFault is SIGSTKFLT, which MIPS does not have.
+var stackFault []os.Signal
