@@ -486,7 +486,7 @@ func (c *config) requiredKeys() ([]manifest.Key, error) {
 		if err != nil {
 			return nil, configf("%s, entry %d: %v", c.RequireOrigin, i+1, err)
 		}
-		k.Origin = c.RequireOrigin
+		k.File = c.RequireOrigin
 		keys = append(keys, k)
 	}
 	return keys, nil

@@ -199,21 +199,20 @@ func (c *cli) prepare(ctx context.Context, cfg *config) (*prepared, error) {
 	verbose := c.log.Enabled(ctx, slog.LevelDebug)
 	values := make([]manifest.Value, len(secrets))
 	for i, s := range secrets {
-		values[i] = manifest.Value{Key: s.Key, Empty: s.Value == "", Description: s.Description, Source: s.Source}
+		values[i] = manifest.Value{Key: s.Key, Value: s.Value, Description: s.Description, Source: s.Source}
 		if verbose {
 			c.log.Debug("fetched", "key", s.Key, "source", s.Source, "empty", s.Value == "")
 		}
 	}
-	p.report = manifest.Check(m, values)
+	report, given := manifest.Check(m, values)
+	p.report = report
 	unsetErr := p.report.Err()
 
-	pass := make([]inject.Secret, 0, len(secrets))
-	p.secrets = secrets[:0] // filtered in place: the merged slice is ours
-	for _, s := range secrets {
-		if s.Value != "" {
-			pass = append(pass, inject.Secret{Key: s.Key, Value: s.Value})
-			p.secrets = append(p.secrets, s)
-		}
+	pass := make([]inject.Secret, 0, len(given))
+	p.secrets = make([]fetch.Secret, 0, len(given))
+	for _, s := range given {
+		pass = append(pass, inject.Secret{Key: s.Key, Value: s.Value})
+		p.secrets = append(p.secrets, fetch.Secret{Key: s.Key, Value: s.Value, Description: s.Description, Source: s.Source})
 	}
 	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: cfg.NoOverride, Strip: stripped})
 	if err := errors.Join(unsetErr, err); err != nil {
@@ -486,7 +485,9 @@ func (c *cli) loadManifest(cfg *config) (*manifest.Manifest, error) {
 		if m == nil {
 			m = &manifest.Manifest{}
 		}
-		m.Add(keys...)
+		if err := m.Add(keys...); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
