@@ -16,6 +16,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/secretexec/secretexec/internal/oserr"
 )
@@ -157,7 +158,8 @@ func ParseKey(s string) (Key, error) {
 	}
 	// The words are never quoted in errors: what is not a name may be a
 	// value pasted by mistake. The line number finds it.
-	words := strings.Fields(head)
+	var buf [5]string
+	words := fields(head, buf[:0])
 	if len(words) == 0 {
 		return Key{}, fmt.Errorf("empty key")
 	}
@@ -187,6 +189,24 @@ func ParseKey(s string) (Key, error) {
 		return Key{}, err
 	}
 	return k, nil
+}
+
+// fields splits s at runs of white space, as strings.Fields does, into
+// words, whose capacity bounds the count: a line has no more words than
+// "FROM ? as NAME", so any more are not kept, and none is allocated.
+func fields(s string, words []string) []string {
+	for len(words) < cap(words) {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		if s == "" {
+			break
+		}
+		end := strings.IndexFunc(s, unicode.IsSpace)
+		if end < 0 {
+			end = len(s)
+		}
+		words, s = append(words, s[:end]), s[end:]
+	}
+	return words
 }
 
 const errNotPortable = "not a portable key name (letters, digits and _, not starting with a digit)"
