@@ -32,6 +32,9 @@ type Project struct {
 	Apps []App
 	// Legacy is true when the apps came from the older features[] list.
 	Legacy bool
+	// backends holds each app's backend object, undecoded: only
+	// --sidecar reads it (see Sidecar).
+	backends []json.RawMessage
 }
 
 // An App is one entry of fusebase.json apps[] (or features[]).
@@ -92,8 +95,9 @@ type projectJSON struct {
 }
 
 type entryJSON struct {
-	ID   string `json:"id"`
-	Path string `json:"path"`
+	ID      string          `json:"id"`
+	Path    string          `json:"path"`
+	Backend json.RawMessage `json:"backend"`
 }
 
 // LoadProject reads one fusebase.json. Apps come from apps[], or from the
@@ -134,6 +138,7 @@ func parseProject(b []byte, file string) (*Project, error) {
 				}
 			}
 			p.Apps = append(p.Apps, App{ID: e.ID, Path: path})
+			p.backends = append(p.backends, e.Backend)
 		}
 	}
 	return p, nil

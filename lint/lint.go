@@ -151,6 +151,9 @@ type App struct {
 // A Key is the name of one secret; lint never needs its value.
 type Key struct {
 	Name string
+	// As is the name the command sees the key under when a manifest
+	// renames it (FROM as NAME); "" means Name.
+	As string
 	// Origin says where the key was declared, for messages:
 	// "secrets.manifest:3", "--require" or a source name.
 	Origin string
@@ -179,6 +182,9 @@ type Options struct {
 	// code of every app; for the backend checks a key with an App belongs
 	// to that app only.
 	Keys []Key
+	// Findings were found before the walk, such as the manifests that
+	// Manifests would not read; their paths are relative to the root.
+	Findings []Finding
 }
 
 // MaxFileSize is the largest file lint reads; bigger ones (bundles, data)
@@ -284,6 +290,10 @@ func Run(root string, opts Options) ([]Finding, error) {
 	}
 	l.relocate()
 	l.stale()
+	for _, f := range opts.Findings {
+		f.Path = l.report(f.Path)
+		l.found = append(l.found, f)
+	}
 	sort.Slice(l.found, func(i, j int) bool {
 		a, b := l.found[i], l.found[j]
 		if a.Path != b.Path {
@@ -424,23 +434,27 @@ func (l *linter) setKeys(keys []Key) error {
 			}
 			k.App = p
 		}
-		if _, ok := l.names[k.Name]; !ok {
-			l.names[k.Name] = name{key: k}
-		}
-		for _, prefix := range publicPrefixes {
-			if _, ok := l.names[prefix+k.Name]; !ok {
-				l.names[prefix+k.Name] = name{key: k, public: true}
+		for _, n := range k.names() {
+			if _, ok := l.names[n]; !ok {
+				l.names[n] = name{key: k}
 			}
-		}
-		for a := range l.apps {
-			if k.App == "" || l.apps[a].Path == k.App {
-				l.known[a][k.Name] = true
+			for _, prefix := range publicPrefixes {
+				if _, ok := l.names[prefix+n]; !ok {
+					l.names[prefix+n] = name{key: k, public: true}
+				}
+			}
+			for a := range l.apps {
+				if k.App == "" || l.apps[a].Path == k.App {
+					l.known[a][n] = true
+				}
 			}
 		}
 	}
 	// A key whose own name carries a public prefix is first a secret.
 	for i := range l.keys {
-		l.names[l.keys[i].Name] = name{key: &l.keys[i]}
+		for _, n := range l.keys[i].names() {
+			l.names[n] = name{key: &l.keys[i]}
+		}
 	}
 	return nil
 }
@@ -638,7 +652,7 @@ func (l *linter) stale() {
 			}
 		}
 		if !used {
-			l.add(k.File, k.Line, 1, Warning, fmt.Sprintf("%s is in the manifest but no backend code references it", k.Name))
+			l.add(k.File, k.Line, 1, Warning, fmt.Sprintf("%s is in the manifest but no backend code references it", k.label()))
 		}
 	}
 }

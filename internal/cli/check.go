@@ -82,7 +82,7 @@ func writeTableReport(w io.Writer, p *prepared) error {
 		if src == "" {
 			src = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", manifest.DisplayKey(e.Key), status(e), src, oneLine(e.Description))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.String(), status(e), src, oneLine(e.Description))
 	}
 	return tw.Flush()
 }
@@ -98,6 +98,7 @@ type jsonReport struct {
 
 type jsonEntry struct {
 	Key         string `json:"key"`
+	As          string `json:"as,omitempty"`
 	Status      string `json:"status"`
 	Source      string `json:"source,omitempty"`
 	Description string `json:"description,omitempty"`
@@ -109,7 +110,7 @@ func writeJSONReport(w io.Writer, p *prepared, err error) error {
 	r := jsonReport{OK: err == nil, Sources: p.sources, Secrets: []jsonEntry{}}
 	for _, e := range p.report.Entries {
 		r.Secrets = append(r.Secrets, jsonEntry{
-			Key: e.Key, Status: state(e), Source: e.Source, Description: e.Description,
+			Key: manifest.DisplayKey(e.Key), As: e.As, Status: state(e), Source: e.Source, Description: e.Description,
 			Required: !e.Optional, Declared: e.Declared,
 		})
 	}

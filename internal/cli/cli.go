@@ -107,6 +107,9 @@ func (c *cli) configure(sub string, args []string) (*settings, error) {
 			level = slog.LevelError
 		}
 		c.log = logging.New(c.stderr, s.LogJSON.v, level)
+		if c.intr.Armed() {
+			c.log.Debug("listening for interrupts") // armed from the start, as PID 1
+		}
 		for _, w := range s.warnings {
 			c.log.Warn(w)
 		}

@@ -95,7 +95,7 @@ func sourceNames(entries []manifest.Entry) []string {
 func keyList(entries []manifest.Entry) string {
 	names := make([]string, len(entries))
 	for i, e := range entries {
-		names[i] = manifest.DisplayKey(e.Key)
+		names[i] = e.String()
 	}
 	return strings.Join(names, ", ")
 }

@@ -42,12 +42,12 @@ func (c *cli) lint(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	keys, err := c.lintKeys(ctx, s, root, apps)
+	keys, warnings, err := c.lintKeys(ctx, s, root, apps)
 	if err != nil {
 		return err
 	}
 	c.log.Debug("lint", "dir", dir, "root", root, "apps", len(apps), "keys", len(keys))
-	found, err := lint.Run(root, lint.Options{Apps: apps, Keys: keys, Dir: sub})
+	found, err := lint.Run(root, lint.Options{Apps: apps, Keys: keys, Dir: sub, Findings: warnings})
 	if err != nil {
 		return &configError{err: err}
 	}
@@ -121,55 +121,41 @@ func lintProject(dir string) (root, sub string, apps []lint.App, err error) {
 // folder's secrets.manifest; the
 // --require keys; and, only when --from names sources, the keys those
 // sources hold. Of a source it keeps the key names alone.
-func (c *cli) lintKeys(ctx context.Context, s *settings, root string, apps []lint.App) ([]lint.Key, error) {
+func (c *cli) lintKeys(ctx context.Context, s *settings, root string, apps []lint.App) ([]lint.Key, []lint.Finding, error) {
 	var keys []lint.Key
+	var warnings []lint.Finding
 	var err error
 	if s.Manifest.v != "" {
-		keys, err = lint.ReadManifest(s.Manifest.v, relTo(root, s.Manifest.v), "")
+		keys, err = lint.ReadManifest(root, s.Manifest.v, "")
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return nil, configf("manifest %s: %v", s.Manifest.v, oserr.Cause(err))
+			return nil, nil, configf("manifest %s: %v", s.Manifest.v, oserr.Cause(err))
 		}
 	} else {
-		keys, err = lint.Manifests(root, apps)
+		keys, warnings, err = lint.Manifests(root, apps)
 	}
 	if err != nil {
-		return nil, &configError{err: err}
+		return nil, nil, &configError{err: err}
 	}
 	required, err := s.requiredKeys()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, k := range required {
-		keys = append(keys, lint.Key{Name: k.Name, Origin: k.Origin})
+		keys = append(keys, lint.Key{Name: k.Name, As: k.As, Origin: k.Where()})
 	}
 	if s.From.from == byDefault {
-		return keys, nil
+		return keys, warnings, nil
 	}
 	sources, err := c.sources(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	secrets, err := c.fetch(ctx, s, sources)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, s := range secrets {
 		keys = append(keys, lint.Key{Name: s.Key, Origin: s.Source})
 	}
-	return keys, nil
-}
-
-// relTo returns path as findings name it: relative to dir, slash-separated,
-// or as given when it cannot be.
-func relTo(dir, path string) string {
-	absDir, err1 := filepath.Abs(dir)
-	absPath, err2 := filepath.Abs(path)
-	if err1 != nil || err2 != nil {
-		return filepath.ToSlash(path)
-	}
-	rel, err := filepath.Rel(absDir, absPath)
-	if err != nil {
-		return filepath.ToSlash(path)
-	}
-	return filepath.ToSlash(rel)
+	return keys, warnings, nil
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,7 +13,7 @@ import (
 	"github.com/secretexec/secretexec/fusebase"
 	"github.com/secretexec/secretexec/inject"
 	"github.com/secretexec/secretexec/internal/logging"
-	"github.com/secretexec/secretexec/internal/oserr"
+	"github.com/secretexec/secretexec/internal/redact"
 	"github.com/secretexec/secretexec/internal/startup"
 	"github.com/secretexec/secretexec/manifest"
 )
@@ -31,7 +29,7 @@ var testOnlyHeaderWait = ""
 
 // prepared is the outcome of fetching and validating.
 type prepared struct {
-	secrets []fetch.Secret // the ones the command gets
+	secrets []inject.Secret // the ones the command gets, as it gets them
 	sources []string
 	report  *manifest.Report
 	env     *inject.Result
@@ -76,23 +74,24 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 				value = v
 			}
 		}
-		values[i] = manifest.Value{Key: sec.Key, Empty: value == "", Description: sec.Description, Source: sec.Source}
+		values[i] = manifest.Value{Key: sec.Key, Value: value, Description: redact.Printable(sec.Description), Source: sec.Source}
 		if verbose {
 			c.log.Debug("fetched", "key", sec.Key, "source", sec.Source, "empty", sec.Value == "")
 		}
 	}
-	p.report = manifest.Check(m, values)
+	report, given := manifest.Check(m, values)
+	p.report = report
 	unsetErr := p.report.Err()
 	emptyErr := c.emptySources(counted, m, unsetErr)
-
-	pass := make([]inject.Secret, 0, len(secrets))
-	p.secrets = secrets[:0] // filtered in place: the merged slice is ours
-	for _, sec := range secrets {
-		if sec.Value != "" {
-			pass = append(pass, inject.Secret{Key: sec.Key, Value: sec.Value})
-			p.secrets = append(p.secrets, sec)
-		}
+	for _, name := range report.Dropped {
+		c.log.Debug("not passed to the command", "key", name)
 	}
+
+	pass := make([]inject.Secret, len(given))
+	for i, v := range given {
+		pass[i] = inject.Secret{Key: v.Key, Value: v.Value}
+	}
+	p.secrets = pass
 	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: !s.Override.v, Strip: stripped})
 	if err := errors.Join(emptyErr, unsetErr, err); err != nil {
 		return p, withHints(err, c.unsetHints(sources, unsetErr)...)
@@ -210,96 +209,61 @@ func (s *settings) requiredKeys() ([]manifest.Key, error) {
 		if err != nil {
 			return nil, configf("%s, entry %d: %v", origin, i+1, err)
 		}
-		k.Origin = origin
+		k.File = origin
 		keys = append(keys, k)
 	}
 	return keys, nil
 }
 
-// manifestPaths lists the manifests a run reads (DESIGN.md, "Which
-// manifests"): the one named by --manifest, else each secrets.manifest of
-// the project root, the selected app's folder, its backend/ folder and the
-// working directory that exists, each once.
-func (c *cli) manifestPaths(s *settings) ([]string, error) {
-	if s.Manifest.v != "" {
-		return []string{s.Manifest.v}, nil
-	}
-	wd, _ := os.Getwd()
-	dirs := []string{}
-	if p, err := fusebase.FindProject(wd); err == nil {
-		dirs = append(dirs, p.Root())
-		if app, err := p.Pick(s.App.v, wd); err == nil && app.Path != "" {
-			dir := filepath.Join(p.Root(), app.Path)
-			dirs = append(dirs, dir, filepath.Join(dir, "backend"))
-		}
-	}
-	dirs = append(dirs, wd)
-	var paths []string
-	seen := make(map[string]bool)
-	for _, dir := range dirs {
-		path := filepath.Join(dir, "secrets.manifest")
-		real, err := filepath.EvalSymlinks(path)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			return nil, configf("manifest %s: %v", path, oserr.Cause(err))
-		}
-		if !seen[real] {
-			seen[real] = true
-			paths = append(paths, relative(wd, path))
-		}
-	}
-	return paths, nil
-}
-
-// relative returns path relative to dir when it lies inside it, for
-// shorter messages.
-func relative(dir, path string) string {
-	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel
-	}
-	return path
-}
-
-// loadManifest reads the manifests, if any, and adds the --require keys.
-// It returns nil when neither names a key.
+// loadManifest reads the manifests (DESIGN.md, "Which manifests"): the
+// one named by --manifest, else each secrets.manifest of the project root,
+// the selected app's folder, its backend/ folder and the working directory,
+// and adds the --require keys. It returns nil when none names a key.
 func (c *cli) loadManifest(s *settings) (*manifest.Manifest, error) {
 	keys, err := s.requiredKeys()
 	if err != nil {
 		return nil, err
 	}
-	paths, err := c.manifestPaths(s)
-	if err != nil {
-		return nil, err
+	var paths []string
+	if s.Manifest.v != "" {
+		paths = []string{s.Manifest.v}
+	} else {
+		wd, _ := os.Getwd()
+		root, app := "", ""
+		if p, err := fusebase.FindProject(wd); err == nil {
+			root = p.Root()
+			if a, err := p.Pick(s.App.v, wd); err == nil {
+				app = a.Path
+			}
+		}
+		if paths, err = manifest.Find(root, app, wd); err != nil {
+			return nil, &configError{err: err}
+		}
 	}
 	var m *manifest.Manifest
-	for _, path := range paths {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, configf("manifest %s: %v", path, oserr.Cause(err))
+	if len(paths) > 0 {
+		if m, err = manifest.Load(paths...); err != nil {
+			var syntax *manifest.SyntaxError
+			if errors.As(err, &syntax) {
+				return nil, err
+			}
+			return nil, &configError{err: err}
 		}
-		one, err := manifest.Parse(f, path)
-		f.Close()
-		var syntax *manifest.SyntaxError
-		if err != nil && !errors.As(err, &syntax) {
-			return nil, &configError{err: fmt.Errorf("manifest %w", err)}
-		}
-		if err != nil {
-			return nil, err
-		}
-		c.log.Debug("manifest", "path", path, "keys", len(one.Keys))
-		if m == nil {
-			m = one
-		} else {
-			m.Add(one.Keys...)
-		}
+		c.log.Debug("manifest", "paths", paths, "keys", len(m.Keys))
 	}
 	if len(keys) > 0 {
 		if m == nil {
 			m = &manifest.Manifest{}
 		}
-		m.Add(keys...)
+		if err := m.Add(keys...); err != nil {
+			return nil, &configError{err: err}
+		}
+	}
+	if s.OnlyManifest.v {
+		if m == nil {
+			return nil, configf("--only-manifest needs a manifest or --require keys")
+		}
+		m.Only = true
 	}
 	return m, nil
 }

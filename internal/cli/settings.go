@@ -24,23 +24,24 @@ import (
 // variable (read by envconfig through the `envconfig` tags), else the
 // default.
 type settings struct {
-	From     sources                `flag:"from" arg:"SRC" envconfig:"SECRETEXEC_FROM" note:"(comma list)" def:"fusebase" help:"a source of secrets, repeatable, merged in order (a later one wins per key): fusebase, an https:// endpoint URL, file:PATH (JSON), dir:PATH (one file per key, as Docker and Kubernetes mount secrets)"`
-	URL      text                   `flag:"url" arg:"URL" envconfig:"SECRETEXEC_URL" help:"the full Fusebase secrets endpoint (default: built from fusebase.json)"`
-	App      text                   `flag:"app,feature" arg:"ID" envconfig:"SECRETEXEC_APP" help:"which app of fusebase.json, by id or path (--feature is a deprecated alias)"`
-	APIURL   text                   `flag:"api-url" arg:"URL" envconfig:"FUSEBASE_API_URL" help:"the Fusebase API base URL (default: by the environment name in FUSEBASE_ENV, fusebase.json or ~/.fusebase/config.json, else prod)"`
-	APIKey   text                   `envconfig:"FUSEBASE_API_KEY" help:"the Fusebase API key, never a flag (default: ~/.fusebase/config.json); the command never sees it"`
-	Env      text                   `envconfig:"FUSEBASE_ENV" help:"the Fusebase environment name: prod, dev or local"`
-	Manifest text                   `flag:"manifest" arg:"PATH" envconfig:"SECRETEXEC_MANIFEST" help:"the only required-key manifest (default: every secrets.manifest of the project root, the app, its backend/ folder and the working directory)"`
-	Require  keys                   `flag:"require" arg:"KEY[:DESC]" envconfig:"SECRETEXEC_REQUIRE" note:"(comma list of keys)" help:"a required key, repeatable; KEY? makes it optional"`
-	Timeout  setting[time.Duration] `flag:"timeout" arg:"DUR" envconfig:"SECRETEXEC_TIMEOUT" def:"30s" help:"total time for all fetching, retries included"`
-	Retries  setting[int]           `flag:"retries" arg:"N" envconfig:"SECRETEXEC_RETRIES" def:"8" help:"retries per source within that time"`
-	Override setting[bool]          `flag:"no-override" negate:"true" envconfig:"SECRETEXEC_OVERRIDE" note:"=false" def:"true" help:"an inherited variable keeps its value over a secret of the same name"`
-	Init     setting[bool]          `flag:"init" envconfig:"SECRETEXEC_INIT" for:"run" help:"stay as parent: forward signals, reap zombies, return the child's status"`
-	LogLevel setting[slog.Level]    `flag:"log-level" arg:"LEVEL" envconfig:"SECRETEXEC_LOG_LEVEL" def:"info" help:"debug, info, warn or error"`
-	LogJSON  choice                 `flag:"log-format" arg:"FORMAT" envconfig:"SECRETEXEC_LOG_FORMAT" def:"text" choices:"text,json" help:"text or json"`
-	Quiet    setting[bool]          `flag:"q,quiet" envconfig:"SECRETEXEC_QUIET" help:"only errors"`
-	Format   choice                 `flag:"format" arg:"FORMAT" for:"check,lint" help:"check: table or json (default table); lint: text or json (default text)"`
-	Strict   setting[bool]          `flag:"strict" for:"lint" help:"lint only: warnings fail too"`
+	From         sources                `flag:"from" arg:"SRC" envconfig:"SECRETEXEC_FROM" note:"(comma list)" def:"fusebase" help:"a source of secrets, repeatable, merged in order (a later one wins per key): fusebase, an https:// endpoint URL, file:PATH (JSON), dir:PATH (one file per key, as Docker and Kubernetes mount secrets)"`
+	URL          text                   `flag:"url" arg:"URL" envconfig:"SECRETEXEC_URL" help:"the full Fusebase secrets endpoint (default: built from fusebase.json)"`
+	App          text                   `flag:"app,feature" arg:"ID" envconfig:"SECRETEXEC_APP" help:"which app of fusebase.json, by id or path (--feature is a deprecated alias)"`
+	APIURL       text                   `flag:"api-url" arg:"URL" envconfig:"FUSEBASE_API_URL" help:"the Fusebase API base URL (default: by the environment name in FUSEBASE_ENV, fusebase.json or ~/.fusebase/config.json, else prod)"`
+	APIKey       text                   `envconfig:"FUSEBASE_API_KEY" help:"the Fusebase API key, never a flag (default: ~/.fusebase/config.json); the command never sees it"`
+	Env          text                   `envconfig:"FUSEBASE_ENV" help:"the Fusebase environment name: prod, dev or local"`
+	Manifest     text                   `flag:"manifest" arg:"PATH" envconfig:"SECRETEXEC_MANIFEST" help:"the only required-key manifest (default: every secrets.manifest of the project root, the app, its backend/ folder and the working directory)"`
+	Require      keys                   `flag:"require" arg:"KEY[:DESC]" envconfig:"SECRETEXEC_REQUIRE" note:"(comma list of keys)" help:"a required key, repeatable; KEY? makes it optional"`
+	OnlyManifest setting[bool]          `flag:"only-manifest" envconfig:"SECRETEXEC_ONLY_MANIFEST" help:"the command gets only the keys the manifest names (least privilege)"`
+	Timeout      setting[time.Duration] `flag:"timeout" arg:"DUR" envconfig:"SECRETEXEC_TIMEOUT" def:"30s" help:"total time for all fetching, retries included"`
+	Retries      setting[int]           `flag:"retries" arg:"N" envconfig:"SECRETEXEC_RETRIES" def:"8" help:"retries per source within that time"`
+	Override     setting[bool]          `flag:"no-override" negate:"true" envconfig:"SECRETEXEC_OVERRIDE" note:"=false" def:"true" help:"an inherited variable keeps its value over a secret of the same name"`
+	Init         setting[bool]          `flag:"init" envconfig:"SECRETEXEC_INIT" for:"run" help:"stay as parent: forward signals, reap zombies, return the child's status"`
+	LogLevel     setting[slog.Level]    `flag:"log-level" arg:"LEVEL" envconfig:"SECRETEXEC_LOG_LEVEL" def:"info" help:"debug, info, warn or error"`
+	LogJSON      choice                 `flag:"log-format" arg:"FORMAT" envconfig:"SECRETEXEC_LOG_FORMAT" def:"text" choices:"text,json" help:"text or json"`
+	Quiet        setting[bool]          `flag:"q,quiet" envconfig:"SECRETEXEC_QUIET" help:"only errors"`
+	Format       choice                 `flag:"format" arg:"FORMAT" for:"check,lint" help:"check: table or json (default table); lint: text or json (default text)"`
+	Strict       setting[bool]          `flag:"strict" for:"lint" help:"lint only: warnings fail too"`
 
 	// Command is what follows the flags: the command and its arguments,
 	// or lint's DIR.

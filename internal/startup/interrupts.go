@@ -149,6 +149,21 @@ func (i *Interrupts) Start() <-chan struct{} {
 	return ready
 }
 
+// Armed reports whether the signals are armed (and not stopped).
+func (i *Interrupts) Armed() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.ready == nil || i.stopped {
+		return false
+	}
+	select {
+	case <-i.ready:
+		return true
+	default:
+		return false
+	}
+}
+
 // Arm arms the signals, and returns once they are.
 func (i *Interrupts) Arm() {
 	if ready := i.Start(); ready != nil {
