@@ -1,11 +1,10 @@
 package inject
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"github.com/secretexec/secretexec/internal/spawn"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -181,35 +180,6 @@ func TestSuperviseExitCode(t *testing.T) {
 	}
 }
 
-// lines reads r line by line into a channel that is closed at EOF.
-func lines(r io.Reader) <-chan string {
-	ch := make(chan string, 16)
-	go func() {
-		s := bufio.NewScanner(r)
-		for s.Scan() {
-			ch <- s.Text()
-		}
-		close(ch)
-	}()
-	return ch
-}
-
-// expectLine waits for the next line from ch and fails unless it is want.
-func expectLine(t *testing.T, ch <-chan string, want string) {
-	t.Helper()
-	select {
-	case got, ok := <-ch:
-		if !ok {
-			t.Fatalf("output ended; want line %q", want)
-		}
-		if got != want {
-			t.Fatalf("got line %q; want %q", got, want)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no line after 10s; want %q", want)
-	}
-}
-
 func TestSuperviseForwardsSignals(t *testing.T) {
 	cmd := supervisor(testChild, "signals", "7")
 	stdout, err := cmd.StdoutPipe()
@@ -222,8 +192,8 @@ func TestSuperviseForwardsSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	out := lines(stdout)
-	expectLine(t, out, "ready")
+	out := spawn.Lines(stdout)
+	spawn.Expect(t, out, "ready")
 
 	// Each forwarded signal arrives before the next is sent, so that the
 	// kernel cannot merge or reorder them.
@@ -255,7 +225,7 @@ func TestSuperviseForwardsSignals(t *testing.T) {
 		if err := cmd.Process.Signal(s.sig); err != nil {
 			t.Fatal(err)
 		}
-		expectLine(t, out, s.name)
+		spawn.Expect(t, out, s.name)
 	}
 
 	// SIGURG and SIGCHLD are not forwarded: the next line the child
@@ -266,13 +236,13 @@ func TestSuperviseForwardsSignals(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	expectLine(t, out, "USR2")
+	spawn.Expect(t, out, "USR2")
 
 	// SIGTERM is forwarded, the child exits 7 and so does the supervisor.
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	expectLine(t, out, "TERM")
+	spawn.Expect(t, out, "TERM")
 	for range out {
 	}
 	err = cmd.Wait()
@@ -295,13 +265,13 @@ func TestSuperviseSignalsGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	out := lines(stdout)
-	expectLine(t, out, "ready")
+	out := spawn.Lines(stdout)
+	spawn.Expect(t, out, "ready")
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	expectLine(t, out, "TERM")
-	expectLine(t, out, "sh: child exited 5")
+	spawn.Expect(t, out, "TERM")
+	spawn.Expect(t, out, "sh: child exited 5")
 	for range out {
 	}
 	cmd.Wait()
