@@ -67,7 +67,7 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	values := make([]manifest.Value, len(secrets))
 	for i, sec := range secrets {
 		value := sec.Value
-		if s.Override.v == false {
+		if !s.Override.v {
 			// The command gets an inherited value over the secret, so that
 			// is the value to check.
 			if v, ok := lookup(c.environ, sec.Key); ok {
