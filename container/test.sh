@@ -3,7 +3,8 @@
 #
 #   1. `version`, with the version stamped in;
 #   2. a file: run as user 65532, the command a static busybox mounted in;
-#   3. --init as PID 1, then `podman stop`: done in under a second, 143;
+#   3. --init as PID 1, then `podman stop`: SIGTERM ends it, 143, in well
+#      under the 10 s podman waits before SIGKILL (unloaded, about 0.4 s);
 #   4. the README's Node.js recipe, built on node:22-slim: the backend gets
 #      its secret over HTTPS from a fake Fusebase API on 127.0.0.1 with a
 #      CA of its own (SSL_CERT_FILE), with SECRETEXEC_APP picking one app
@@ -108,20 +109,24 @@ has "$work/err" '^secretexec: 1 secret from file:/data/secrets.json in .*; runni
 grep -qx 'API_TOKEN=canary-file-token' "$work/out2/env" || fail "the command did not get API_TOKEN"
 ! grep -q '^FUSEBASE_API_KEY=' "$work/out2/env" || fail "the command got FUSEBASE_API_KEY"
 
-# stop_within stops container $1 and fails unless that takes less than $2
-# milliseconds and it exits $3.
+# stop_within stops container $1 (SIGTERM, SIGKILL 10 seconds later) and
+# fails unless it exits $3, not 137 from the SIGKILL, within $2
+# milliseconds of the stop, a bound well short of the SIGKILL. The time is
+# the container's own, up to its exit; podman's clean-up afterwards is
+# reported beside it.
 stop_within() {
-	local t0 t1 ms code
+	local t0 t1 end ms total code
 	t0=$(date +%s%N)
 	podman stop -t 10 "$1" >/dev/null
 	t1=$(date +%s%N)
-	ms=$(((t1 - t0) / 1000000))
-	code=$(podman inspect --format '{{.State.ExitCode}}' "$1")
+	read -r end code < <(podman inspect --format '{{.State.FinishedAt.UnixNano}} {{.State.ExitCode}}' "$1")
+	ms=$(((end - t0) / 1000000))
+	total=$(((t1 - t0) / 1000000))
 	podman logs "$1" >"$work/logs" 2>&1
 	nocanary "$work/logs" "container $1"
-	log "   podman stop took ${ms}ms, exit code $code"
-	[ "$ms" -lt "$2" ] || fail "podman stop $1 took ${ms}ms; want under $2ms"
+	log "   exited ${ms}ms after podman stop (which took ${total}ms), exit code $code"
 	[ "$code" = "$3" ] || fail "$1 exited $code; want $3"
+	[ "$ms" -lt "$2" ] || fail "$1 exited ${ms}ms after podman stop; want under $2ms"
 }
 
 # wait_log waits, up to 30 seconds, until container $1's log matches $2.
@@ -142,7 +147,7 @@ podman run -d --name secretexec-test-init --network none \
 wait_log secretexec-test-init 'running /busybox sleep'
 # sleep has no handler for SIGTERM: secretexec passes it on and exits
 # 128+15 as the child did.
-stop_within secretexec-test-init 1000 143
+stop_within secretexec-test-init 5000 143
 
 log "4. the README's Node.js recipe"
 ctx=$work/recipe
@@ -213,7 +218,7 @@ has "$work/err" 'certificate' "the untrusted run"
 # Under --init (the recipe's ENTRYPOINT), podman stop reaches node.
 podman run -d --name secretexec-test-recipe "${trusting[@]}" -e SECRETEXEC_APP=backend "$recipe" node dist/index.js serve >/dev/null
 wait_log secretexec-test-recipe '^backend: started'
-stop_within secretexec-test-recipe 1000 0
+stop_within secretexec-test-recipe 5000 0
 has "$work/logs" '^backend: SIGTERM$' "the stopped recipe"
 
 log "all passed"
