@@ -23,3 +23,8 @@ func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready fun
 func ScrubEnv(names ...string) error {
 	return errors.New("inject: scrubbing the environment is supported on linux only")
 }
+
+// SuperviseWatch is Supervise with restarts; see the Linux version.
+func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, w Watch) (code int, err error) {
+	return Supervise(path, argv, env, log)
+}
