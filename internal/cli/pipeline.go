@@ -159,6 +159,9 @@ func remote(s *settings) bool {
 // a request, so the interrupts are armed before one is sent; local sources
 // arm them only if they turn out slow.
 func (c *cli) fetch(ctx context.Context, s *settings, sources []fetch.Source) ([]fetch.Secret, error) {
+	if c.polling {
+		return c.pollFetch(ctx, s, sources)
+	}
 	arm := c.intr.Arm
 	if remote(s) {
 		c.intr.Arm()

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -42,6 +43,13 @@ type settings struct {
 	Quiet        setting[bool]          `flag:"q,quiet" envconfig:"SECRETEXEC_QUIET" help:"only errors"`
 	Format       choice                 `flag:"format" arg:"FORMAT" for:"check,lint" help:"check: table or json (default table); lint: text or json (default text)"`
 	Strict       setting[bool]          `flag:"strict" for:"lint" help:"lint only: warnings fail too"`
+
+	// Watch (DESIGN.md, "Watch").
+	Watch       setting[time.Duration]  `flag:"watch" arg:"DUR" envconfig:"SECRETEXEC_WATCH" for:"run" help:"fetch again every DUR (at least 5s), give or take 20%, and on a change restart the command with the new secrets; implies --init"`
+	OnChange    choice                  `flag:"on-change" arg:"ACTION" envconfig:"SECRETEXEC_ON_CHANGE" def:"restart" choices:"restart,exit" for:"run" help:"what --watch does on a change: restart the command, or stop it and exit 75 so the orchestrator starts afresh"`
+	Splay       setting[time.Duration]  `flag:"splay" arg:"DUR" envconfig:"SECRETEXEC_SPLAY" def:"0s" for:"run" help:"a random wait in [0, DUR) before acting on a change, so replicas do not restart at once"`
+	StopSignal  setting[syscall.Signal] `flag:"stop-signal" arg:"SIG" envconfig:"SECRETEXEC_STOP_SIGNAL" def:"SIGTERM" for:"run" help:"the signal that stops the command on a change"`
+	StopTimeout setting[time.Duration]  `flag:"stop-timeout" arg:"DUR" envconfig:"SECRETEXEC_STOP_TIMEOUT" def:"10s" for:"run" help:"how long the command has to stop on a change before SIGKILL"`
 
 	// Command is what follows the flags: the command and its arguments,
 	// or lint's DIR.
@@ -188,6 +196,9 @@ func parseSettings(sub string, args []string) (*settings, error) {
 		return nil, configf("the timeout must be positive, not %s", s.Timeout.v)
 	case s.Retries.v < 0:
 		return nil, configf("the number of retries must not be negative, not %d", s.Retries.v)
+	}
+	if err := s.checkWatch(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
