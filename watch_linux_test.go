@@ -41,7 +41,7 @@ type watched struct {
 	every    time.Duration
 	mu       sync.Mutex
 	lines    []string // everything written on both, for the canary check
-	children []int
+	children []int    // the commands that started
 	exited   chan struct{}
 	code     int
 }
@@ -64,15 +64,23 @@ func newWatchAPI(t *testing.T, kv ...string) *fakeapi.Server {
 	return api
 }
 
-// startWatch runs secretexec --watch every with flags, and as its command
-// "testchild rotate DIR CODE IGNORE".
-func startWatch(t *testing.T, api *fakeapi.Server, every time.Duration, flags []string, code, ignore int) *watched {
+// rotate is the command "testchild rotate DIR CODE IGNORE".
+func rotate(t *testing.T, code, ignore int) []string {
+	return []string{buildTestChild(t), "rotate", "DIR", strconv.Itoa(code), strconv.Itoa(ignore)}
+}
+
+// startWatch runs secretexec --watch every with flags and the command
+// argv, in whose words DIR is replaced by the folder for the commands'
+// environments.
+func startWatch(t *testing.T, api *fakeapi.Server, every time.Duration, flags []string, argv ...string) *watched {
 	t.Helper()
 	bin := buildSecretexec(t)
-	child := buildTestChild(t)
 	w := &watched{t: t, api: api, dir: t.TempDir(), every: every, exited: make(chan struct{})}
 	args := []string{"--watch", every.String(), "--url", api.URL + "/v1/orgs/o/apps/p/features/" + watchApp + "/secrets"}
-	args = append(append(args, flags...), "--", child, "rotate", w.dir, strconv.Itoa(code), strconv.Itoa(ignore))
+	args = append(append(args, flags...), "--")
+	for _, a := range argv {
+		args = append(args, strings.ReplaceAll(a, "DIR", w.dir))
+	}
 	w.cmd = exec.Command(bin, args...)
 	w.cmd.Env = append(os.Environ(), "FUSEBASE_API_KEY=watch-test-key")
 	stdout, err := w.cmd.StdoutPipe()
@@ -112,6 +120,9 @@ func (w *watched) read(r io.Reader, read *sync.WaitGroup) <-chan string {
 		for s.Scan() {
 			w.mu.Lock()
 			w.lines = append(w.lines, s.Text())
+			if pid, err := strconv.Atoi(strings.TrimPrefix(s.Text(), "start ")); err == nil {
+				w.children = append(w.children, pid)
+			}
 			w.mu.Unlock()
 			ch <- s.Text()
 		}
@@ -129,11 +140,20 @@ func (w *watched) stop() {
 		select {
 		case <-w.exited:
 		case <-time.After(5 * time.Second):
+			// The commands hold the output pipes open: kill them, and
+			// their groups, too.
 			w.cmd.Process.Kill()
+			w.mu.Lock()
 			for _, pid := range w.children {
+				syscall.Kill(-pid, syscall.SIGKILL)
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
-			<-w.exited
+			w.mu.Unlock()
+			select {
+			case <-w.exited:
+			case <-time.After(spawn.Wait):
+				w.t.Errorf("secretexec's output is still open %s after it was killed", spawn.Wait)
+			}
 		}
 	}
 	w.mu.Lock()
@@ -168,7 +188,6 @@ func (w *watched) started() int {
 	if err != nil || len(lines) > 1 {
 		w.t.Fatalf("command printed %q; want only a start line", lines)
 	}
-	w.children = append(w.children, pid)
 	return pid
 }
 
@@ -262,7 +281,7 @@ func gone(t *testing.T, pid int) {
 
 func TestWatchRestartsOnChange(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one", "KEEP", "canary-keep", "GONE", "canary-gone")
-	w := startWatch(t, api, 300*time.Millisecond, []string{"--require", "API_TOKEN"}, 3, 0)
+	w := startWatch(t, api, 300*time.Millisecond, []string{"--require", "API_TOKEN"}, rotate(t, 3, 0)...)
 	first := w.started()
 	w.wantEnv(first, "API_TOKEN", "canary-one", "KEEP", "canary-keep", "GONE", "canary-gone", "FUSEBASE_API_KEY", "-")
 
@@ -317,7 +336,7 @@ func TestWatchRestartsOnChange(t *testing.T) {
 
 func TestWatchRefusesFailingSet(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one", "KEEP", "canary-keep")
-	w := startWatch(t, api, 300*time.Millisecond, []string{"--require", "API_TOKEN:the token"}, 0, 0)
+	w := startWatch(t, api, 300*time.Millisecond, []string{"--require", "API_TOKEN:the token"}, rotate(t, 0, 0)...)
 	first := w.started()
 
 	// A set that empties a required key is refused, naming the key; the
@@ -349,7 +368,7 @@ func TestWatchOutage(t *testing.T) {
 			t.Parallel() // they wait, mostly
 			api := newWatchAPI(t, "API_TOKEN", "canary-one")
 			every := 250 * time.Millisecond
-			w := startWatch(t, api, every, []string{"--log-level", "debug"}, 0, 0)
+			w := startWatch(t, api, every, []string{"--log-level", "debug"}, rotate(t, 0, 0)...)
 			first := w.started()
 			w.polls(1)
 
@@ -394,7 +413,7 @@ func TestWatchOutage(t *testing.T) {
 
 func TestWatchOnChangeExit(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--on-change", "exit"}, 0, 0)
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--on-change", "exit"}, rotate(t, 0, 0)...)
 	first := w.started()
 	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
 	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
@@ -413,7 +432,7 @@ func TestWatchOnChangeExit(t *testing.T) {
 func TestWatchStopTimeout(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
 	// The command ignores SIGTERM.
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--stop-timeout", "500ms"}, 0, -1)
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--stop-timeout", "500ms"}, rotate(t, 0, -1)...)
 	first := w.started()
 	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
 	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
@@ -437,7 +456,7 @@ func TestWatchStopTimeout(t *testing.T) {
 func TestWatchStopSignal(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
 	// SIGUSR1 stops the command: it prints "usr1".
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--stop-signal", "usr1"}, 0, 0)
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--stop-signal", "usr1"}, rotate(t, 0, 0)...)
 	first := w.started()
 	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
 	spawn.Expect(t, w.out, fmt.Sprintf("usr1 %d", first))
@@ -452,7 +471,7 @@ func TestWatchInterruptDuringRestart(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
 	// The command ignores the first SIGTERM, the restart's, and exits 5
 	// on the second.
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--stop-timeout", "30s"}, 5, 1)
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--stop-timeout", "30s"}, rotate(t, 5, 1)...)
 	first := w.started()
 	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
 	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
@@ -471,7 +490,7 @@ func TestWatchInterruptDuringRestart(t *testing.T) {
 // secretexec with its status, and is not started again.
 func TestWatchCommandExits(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
-	w := startWatch(t, api, 200*time.Millisecond, nil, 7, 0)
+	w := startWatch(t, api, 200*time.Millisecond, nil, rotate(t, 7, 0)...)
 	first := w.started()
 	w.polls(2)
 	syscall.Kill(first, syscall.SIGUSR1) // from outside: it exits 7
@@ -489,7 +508,7 @@ func TestWatchCommandExits(t *testing.T) {
 func TestWatchSplay(t *testing.T) {
 	const splay = time.Second
 	api := newWatchAPI(t, "API_TOKEN", "canary-0")
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--splay", splay.String()}, 0, 0)
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--splay", splay.String()}, rotate(t, 0, 0)...)
 	pid := w.started()
 	var delays []time.Duration
 	for i := 1; i <= 6; i++ {
@@ -517,4 +536,24 @@ func TestWatchSplay(t *testing.T) {
 		t.Errorf("every stop came within %s of its poll: %v; want them spread over the %s splay", splay/4, delays, splay)
 	}
 	t.Logf("delays: %v", delays)
+}
+
+// TestWatchStopsWholeGroup checks that a restart waits for the whole of
+// the old command's process group, not only the process it started: here
+// a shell that dies of SIGTERM at once, and its child, which ignores it
+// and gets SIGKILL at the stop timeout.
+func TestWatchStopsWholeGroup(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	child := strings.Join(rotate(t, 0, -1), " ")
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--stop-timeout", "500ms"}, "sh", "-c", child+" & wait")
+	first := w.started()
+	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
+	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
+	termed := time.Now()
+	second := w.started()
+	if took := time.Since(termed); took < 500*time.Millisecond-20*time.Millisecond {
+		t.Errorf("the new command started %s after SIGTERM, with the old group's %d still running; want the 500ms stop timeout first", took, first)
+	}
+	gone(t, first)
+	w.wantEnv(second, "API_TOKEN", "canary-two")
 }
