@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -52,8 +53,10 @@ type cli struct {
 	// exit ends the run from elsewhere than Main, reporting err: only for a
 	// fetch stuck in a call that nothing can cancel.
 	exit func(err error)
-	// polling is set for a --watch poll, which must not end the run.
-	polling bool
+	// polling is set for a --watch poll, which must not end the run;
+	// transport carries the polls' requests, one connection kept alive.
+	polling   bool
+	transport *http.Transport
 }
 
 // dispatch runs the subcommand args name.

@@ -50,6 +50,12 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.prepareFrom(ctx, s, m, sources)
+}
+
+// prepareFrom is prepare with the manifest and sources read already: a
+// --watch poll reads them once, for all its polls.
+func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest, sources []fetch.Source) (*prepared, error) {
 	p := &prepared{}
 	for _, src := range sources {
 		p.sources = append(p.sources, src.Name())
@@ -321,5 +327,6 @@ func (c *cli) client(s *settings) fetch.Client {
 	if d, err := time.ParseDuration(testOnlyHeaderWait); err == nil {
 		cl.HeaderWait = d
 	}
+	cl.Transport = c.transport
 	return cl
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +65,15 @@ type watcher struct {
 	s       *settings
 	digests map[string][sha256.Size]byte // the running command's environment
 	changes chan inject.Change
+	// poll is the cli the polls run the pipeline with: its log is held
+	// back (see recorder), its requests go through one transport, which
+	// keeps the connection to the store from one poll to the next and
+	// saves a TLS handshake a poll.
+	poll *cli
+	rec  *recorder
+	// manifest and sources are read once, by the first poll.
+	manifest *manifest.Manifest
+	sources  []fetch.Source
 
 	failed   int       // polls failed in a row: the outage so far
 	since    time.Time // when the outage began
@@ -74,10 +84,12 @@ type watcher struct {
 // start once the supervisor listens to its signals. p is what the command
 // starts with.
 func (c *cli) watch(s *settings, p *prepared) (inject.Watch, func(context.Context)) {
-	// The supervisor wipes the credential from the process's environment
-	// block, where the settings read it from; the polls still need it.
-	s.APIKey.v = strings.Clone(s.APIKey.v)
-	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change)}
+	w := c.newWatcher(s, p)
+	// The supervisor and its polls do one thing at a time. With one P,
+	// the runtime wakes fewer threads for each poll, and a poll costs
+	// two thirds of the CPU time (BENCHMARKS.md, "Watch"). The command's
+	// own GOMAXPROCS is not touched: it comes from its environment.
+	runtime.GOMAXPROCS(1)
 	c.log.Debug("watching for changes", "every", s.Watch.v.String(), "on_change", s.OnChange.v)
 	return inject.Watch{
 		Changes:     w.changes,
@@ -87,12 +99,25 @@ func (c *cli) watch(s *settings, p *prepared) (inject.Watch, func(context.Contex
 	}, w.run
 }
 
+// newWatcher returns the watcher of a command started with p.
+func (c *cli) newWatcher(s *settings, p *prepared) *watcher {
+	// The supervisor wipes the credential from the process's environment
+	// block, where the settings read it from; the polls still need it.
+	s.APIKey.v = strings.Clone(s.APIKey.v)
+	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change), rec: &recorder{}}
+	pc := *c
+	pc.log = slog.New(recordHandler{rec: w.rec, h: c.log.Handler()})
+	pc.polling, pc.transport = true, fetch.NewTransport(c.client(s).HeaderWait)
+	w.poll = &pc
+	return w
+}
+
 // run polls for ever: one timer, set again after each poll, and nothing
 // else between polls.
 func (w *watcher) run(ctx context.Context) {
 	t := time.NewTimer(jitter(w.s.Watch.v))
 	for range t.C {
-		t.Reset(jitter(w.poll(ctx)))
+		t.Reset(jitter(w.once(ctx)))
 	}
 }
 
@@ -102,20 +127,18 @@ func jitter(d time.Duration) time.Duration {
 	return d - d/5 + rand.N(2*d/5+1)
 }
 
-// poll fetches and checks the secrets as the start did, and on a change
+// once fetches and checks the secrets as the start did, and on a change
 // hands the new environment to the supervisor. It returns the time to
 // the next poll. Nothing that goes wrong here stops the command.
 //
 // What the pipeline logs is held back (see recorder) and written only
 // when the set changed or was refused: a poll that finds the same set
 // says nothing above debug level.
-func (w *watcher) poll(ctx context.Context) time.Duration {
+func (w *watcher) once(ctx context.Context) time.Duration {
 	start := time.Now()
-	rec := &recorder{}
-	pc := *w.c
-	pc.log = slog.New(recordHandler{rec: rec, h: w.c.log.Handler()})
-	pc.polling = true
-	p, err := pc.prepare(ctx, w.s)
+	rec := w.rec
+	rec.reset()
+	p, err := w.prepare(ctx)
 	if err != nil && exitCode(err) != exitValidation {
 		return w.failedPoll(err)
 	}
@@ -164,6 +187,23 @@ func (w *watcher) poll(ctx context.Context) time.Duration {
 	}
 	w.changes <- inject.Change{Path: path, Env: p.env.Env}
 	return w.s.Watch.v
+}
+
+// prepare runs the pipeline for a poll, with the manifest and sources the
+// first poll read: the same mapping and sources as the start's.
+func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
+	if w.sources == nil {
+		m, err := w.poll.loadManifest(w.s)
+		if err != nil {
+			return nil, err
+		}
+		sources, err := w.poll.sources(w.s)
+		if err != nil {
+			return nil, err
+		}
+		w.manifest, w.sources = m, sources
+	}
+	return w.poll.prepareFrom(ctx, w.s, w.manifest, w.sources)
 }
 
 // failedPoll reports a poll that could not fetch: a warning at the start
@@ -260,6 +300,13 @@ type recorder struct {
 type recorded struct {
 	h slog.Handler
 	r slog.Record
+}
+
+// reset forgets the records held.
+func (r *recorder) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.records = r.records[:0]
 }
 
 // replay writes the records held, through the handlers they came to.
