@@ -76,8 +76,9 @@ Flags (and the variable each one overrides):
 const usageTail = `  -h, --help            print this help
 
 Exit codes: the command's own; 64 usage; 65 required secrets unset or
-invalid; 69 store unavailable; 76 malformed answer; 77 permission denied;
-78 configuration; 126 not executable; 127 not found; 128+n interrupted.
+invalid; 69 store unavailable; 75 secrets changed (--on-change exit);
+76 malformed answer; 77 permission denied; 78 configuration; 126 not
+executable; 127 not found; 128+n interrupted.
 No secret value is ever printed.
 `
 
