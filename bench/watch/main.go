@@ -45,6 +45,7 @@ func main() {
 	every := flag.Duration("every", 5*time.Second, "the --watch interval")
 	window := flag.Duration("for", 60*time.Second, "how long to measure")
 	settle := flag.Duration("settle", 10*time.Second, "the herd: how long after the start the window opens")
+	noURL := flag.Bool("no-url", false, "give the binary --url \"\" (bench/floor-poll: wake only)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("watch: ")
@@ -68,7 +69,11 @@ func main() {
 	cmds := make([]*exec.Cmd, *n)
 	stderr := make([]bytes.Buffer, *n)
 	for i := range cmds {
-		c := exec.Command(*bin, "-q", "--watch", every.String(), "--url", url, "--", sleep, "86400")
+		u := url
+		if *noURL {
+			u = ""
+		}
+		c := exec.Command(*bin, "-q", "--watch", every.String(), "--url", u, "--", sleep, "86400")
 		c.Env = append(os.Environ(), "FUSEBASE_API_KEY=bench-key")
 		c.Stderr = &stderr[i]
 		cmds[i] = c

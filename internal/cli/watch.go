@@ -143,22 +143,26 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 		return w.failedPoll(err)
 	}
 	w.recovered()
-	var path string
-	if err == nil {
-		path, err = inject.LookPath(w.s.Command[0], p.env.Env)
+	if err != nil {
+		rec.replay(ctx)
+		w.refuse(err)
+		return w.s.Watch.v
 	}
+	digests := digest(p.env.Env)
+	changed, added, removed := diff(w.digests, digests)
+	if len(changed)+len(added)+len(removed) == 0 {
+		w.rejected = ""
+		w.c.log.Debug("polled: no change", "duration_ms", float64(time.Since(start).Microseconds())/1000)
+		return w.s.Watch.v
+	}
+	// A secret may have changed PATH.
+	path, err := inject.LookPath(w.s.Command[0], p.env.Env)
 	if err != nil {
 		rec.replay(ctx)
 		w.refuse(err)
 		return w.s.Watch.v
 	}
 	w.rejected = ""
-	digests := digest(p.env.Env)
-	changed, added, removed := diff(w.digests, digests)
-	if len(changed)+len(added)+len(removed) == 0 {
-		w.c.log.Debug("polled: no change", "duration_ms", float64(time.Since(start).Microseconds())/1000)
-		return w.s.Watch.v
-	}
 	rec.replay(ctx)
 	w.digests = digests
 
