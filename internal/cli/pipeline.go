@@ -66,20 +66,15 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	verbose := c.log.Enabled(ctx, slog.LevelDebug)
 	values := make([]manifest.Value, len(secrets))
 	for i, sec := range secrets {
-		value := sec.Value
-		if !s.Override.v {
-			// The command gets an inherited value over the secret, so that
-			// is the value to check.
-			if v, ok := lookup(c.environ, sec.Key); ok {
-				value = v
-			}
-		}
-		values[i] = manifest.Value{Key: sec.Key, Value: value, Description: redact.Printable(sec.Description), Source: sec.Source}
+		values[i] = manifest.Value{Key: sec.Key, Value: sec.Value, Description: redact.Printable(sec.Description), Source: sec.Source}
 		if verbose {
 			c.log.Debug("fetched", "key", sec.Key, "source", sec.Source, "empty", sec.Value == "")
 		}
 	}
 	report, given := manifest.Check(m, values)
+	if !s.Override.v {
+		inheritedWins(report, c.environ)
+	}
 	p.report = report
 	unsetErr := p.report.Err()
 	emptyErr := c.emptySources(counted, m, unsetErr)
@@ -108,6 +103,26 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 		c.log.Warn(fmt.Sprintf("secret %s is not a portable variable name; shells cannot read it", manifest.DisplayKey(name)))
 	}
 	return p, nil
+}
+
+// inheritedWins checks, under --no-override, each key a source holds as
+// the command will get it: where a variable of the name the command sees
+// the key under is inherited, that value wins over the secret and decides
+// whether the key is set. That name is NAME of FROM as NAME: an inherited
+// FROM keeps nothing out.
+func inheritedWins(r *manifest.Report, environ []string) {
+	for i := range r.Entries {
+		e := &r.Entries[i]
+		if e.Status == manifest.Missing {
+			continue
+		}
+		if v, ok := lookup(environ, e.Target()); ok {
+			e.Status = manifest.Set
+			if v == "" {
+				e.Status = manifest.Empty
+			}
+		}
+	}
 }
 
 // emptySources deals with sources that returned no secrets. An empty
