@@ -1,10 +1,38 @@
 package cli
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/secretexec/secretexec/manifest"
 )
+
+func TestWithEnv(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		env     map[string]string
+		want    []string
+	}{
+		{"none", []string{"A=1"}, nil, []string{"A=1"}},
+		{"in place, then the new ones sorted", []string{"A=1", "MODE=laptop", "B=2"}, map[string]string{"Z": "z", "MODE": "queue", "C": ""},
+			[]string{"A=1", "MODE=queue", "B=2", "C=", "Z=z"}},
+		{"a name inherited twice is set once", []string{"MODE=a", "B=2", "MODE=b"}, map[string]string{"MODE": "queue"},
+			[]string{"MODE=queue", "B=2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := slices.Clone(tt.environ)
+			got := withEnv(tt.environ, tt.env)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q; want %q", got, tt.want)
+			}
+			if !slices.Equal(tt.environ, before) {
+				t.Errorf("environ changed to %q", tt.environ)
+			}
+		})
+	}
+}
 
 // TestInheritedWins: under --no-override a key is checked as the value of
 // the variable the command sees it under, its target, not its store name.
