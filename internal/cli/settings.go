@@ -33,6 +33,7 @@ type settings struct {
 	Manifest     text                   `flag:"manifest" arg:"PATH" envconfig:"SECRETEXEC_MANIFEST" help:"the only required-key manifest (default: every secrets.manifest of the project root, the app, its backend/ folder and the working directory)"`
 	Require      keys                   `flag:"require" arg:"KEY[:DESC]" envconfig:"SECRETEXEC_REQUIRE" note:"(comma list of keys)" help:"a required key, repeatable; KEY? makes it optional"`
 	OnlyManifest setting[bool]          `flag:"only-manifest" envconfig:"SECRETEXEC_ONLY_MANIFEST" help:"the command gets only the keys the manifest names (least privilege)"`
+	Sidecar      text                   `flag:"sidecar" arg:"NAME" envconfig:"SECRETEXEC_SIDECAR" for:"run,check" help:"take the keys, renames and fixed env of the app's fusebase.json sidecar NAME (backend.sidecars[] or a job's sidecars[]); the command gets those keys alone"`
 	Timeout      setting[time.Duration] `flag:"timeout" arg:"DUR" envconfig:"SECRETEXEC_TIMEOUT" def:"30s" help:"total time for all fetching, retries included"`
 	Retries      setting[int]           `flag:"retries" arg:"N" envconfig:"SECRETEXEC_RETRIES" def:"8" help:"retries per source within that time"`
 	Override     setting[bool]          `flag:"no-override" negate:"true" envconfig:"SECRETEXEC_OVERRIDE" note:"=false" def:"true" help:"an inherited variable keeps its value over a secret of the same name"`
