@@ -159,7 +159,7 @@ func TestNoLostInterrupt(t *testing.T) {
 	}
 	window := 2 * time.Since(start)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
-		out := race(t, 500, window, sig, func() *exec.Cmd {
+		out := race(t, 1000, window, sig, func() *exec.Cmd {
 			c := exec.Command(bin, "--from", srv.URL, "--", sleep, "0.2")
 			c.Env = append(os.Environ(), "FUSEBASE_API_KEY=canary-key")
 			return c
