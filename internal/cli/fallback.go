@@ -107,7 +107,9 @@ func (f *fallbackCopy) network(name string, counted []fetch.Source) bool {
 // fromCopy fetches the sources with the copy in place of the network
 // sources, because the store is unavailable (why) or, when why is nil,
 // because of --offline. A copy that cannot be used is a warning, and the
-// run fails with why; under --offline it is the error.
+// run fails with why; under --offline it is the error. The files and
+// folders among the sources are read with a --timeout of their own, since
+// the network may have spent the first.
 func (c *cli) fromCopy(ctx context.Context, s *settings, f *fallbackCopy, counted []fetch.Source, why error) ([]fetch.Secret, bool, error) {
 	cp, parts, err := f.read(time.Now())
 	if err != nil {
