@@ -52,15 +52,31 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	fb, err := c.fallbackFor(s, sources)
+	if err != nil {
+		return nil, err
+	}
 	p := &prepared{}
 	for _, src := range sources {
 		p.sources = append(p.sources, src.Name())
 	}
 	counted := make([]fetch.Source, len(sources))
 	for i, src := range sources {
-		counted[i] = &countingSource{Source: src}
+		_, network := src.(*fusebase.Source)
+		counted[i] = &countingSource{Source: src, network: network, keep: network && fb != nil}
 	}
-	secrets, err := c.fetch(ctx, s, counted)
+	var secrets []fetch.Secret
+	if fb == nil {
+		secrets, err = c.fetch(ctx, s, counted)
+	} else {
+		var fromCopy bool
+		secrets, fromCopy, err = c.fetchFallback(ctx, s, fb, counted)
+		if fromCopy {
+			for _, i := range fb.index {
+				p.sources[i] += " (fallback copy)"
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +193,7 @@ func (c *cli) emptySources(sources []fetch.Source, m *manifest.Manifest, unset e
 		if cs.n > 0 {
 			continue
 		}
-		if _, network := cs.Source.(*fusebase.Source); network && (m == nil || len(m.Keys) == 0 || unset != nil) {
+		if cs.network && (m == nil || len(m.Keys) == 0 || unset != nil) {
 			failed = append(failed, src.Name())
 			continue
 		}
@@ -234,15 +250,26 @@ func (c *cli) fetch(ctx context.Context, s *settings, sources []fetch.Source) ([
 	return secrets, err
 }
 
-// countingSource counts what a source returned, to tell an empty one.
+// countingSource counts what a source returned, to tell an empty one, and
+// keeps a network source's answer for the fallback copy.
 type countingSource struct {
 	fetch.Source
 	n int
+	// network is set for a source fetched over the network (or the
+	// fallback copy standing in for one).
+	network bool
+	// keep asks to keep the answer in kept: fetch.All may merge into the
+	// slice a source returns.
+	keep bool
+	kept []fetch.Secret
 }
 
 func (s *countingSource) Fetch(ctx context.Context) ([]fetch.Secret, error) {
 	secrets, err := s.Source.Fetch(ctx)
 	s.n = len(secrets)
+	if s.keep {
+		s.kept = slices.Clone(secrets)
+	}
 	return secrets, err
 }
 

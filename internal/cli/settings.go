@@ -44,6 +44,11 @@ type settings struct {
 	Format       choice                 `flag:"format" arg:"FORMAT" for:"check,lint" help:"check: table or json (default table); lint: text or json (default text)"`
 	Strict       setting[bool]          `flag:"strict" for:"lint" help:"lint only: warnings fail too"`
 
+	// The fallback copy (DESIGN.md, "Fallback"); lint reads no secrets.
+	Fallback       text                   `flag:"fallback" arg:"PATH" envconfig:"SECRETEXEC_FALLBACK" for:"run,check" help:"keep an encrypted copy of the last good fetch at PATH, and start from it while the store is unavailable"`
+	FallbackMaxAge setting[time.Duration] `flag:"fallback-max-age" arg:"DUR" envconfig:"SECRETEXEC_FALLBACK_MAX_AGE" for:"run,check" def:"24h" help:"an older fallback copy is never used"`
+	Offline        setting[bool]          `flag:"offline" envconfig:"SECRETEXEC_OFFLINE" for:"run,check" help:"use only the fallback copy, no network at all"`
+
 	// Command is what follows the flags: the command and its arguments,
 	// or lint's DIR.
 	Command []string `ignored:"true"`
