@@ -43,6 +43,10 @@ type settings struct {
 	Format       choice                 `flag:"format" arg:"FORMAT" for:"check,lint" help:"check: table or json (default table); lint: text or json (default text)"`
 	Strict       setting[bool]          `flag:"strict" for:"lint" help:"lint only: warnings fail too"`
 
+	// --mask: the command's output through a masker (DESIGN, Mask).
+	Mask          setting[bool] `flag:"mask" envconfig:"SECRETEXEC_MASK" for:"run" help:"mask secret values in the command's output as [masked:KEY]; implies --init"`
+	MaskMinLength setting[int]  `flag:"mask-min-length" arg:"N" envconfig:"SECRETEXEC_MASK_MIN_LENGTH" def:"6" for:"run" help:"shorter values are not masked (warned)"`
+
 	// Command is what follows the flags: the command and its arguments,
 	// or lint's DIR.
 	Command []string `ignored:"true"`
