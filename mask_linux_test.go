@@ -545,16 +545,19 @@ func TestMaskTerminal(t *testing.T) {
 
 // TestMaskTerminalKilled checks that the terminal gets its mode back when
 // the command is killed, by itself or by a SIGTERM to secretexec, and that
-// secretexec returns 128+n as under --init.
+// secretexec returns 128+n as under --init; and that Ctrl-C typed reaches
+// the command through its terminal.
 func TestMaskTerminalKilled(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
 		script string
-		kill   bool // send secretexec SIGTERM once the command is ready
+		kill   bool   // send secretexec SIGTERM once the command is ready
+		keys   string // or type these
 		want   int
 	}{
-		{"KILL", `echo ready; kill -KILL $$`, false, 137},
-		{"TERM to secretexec", `echo ready; read line`, true, 143},
+		{"KILL", `echo ready; kill -KILL $$`, false, "", 137},
+		{"TERM to secretexec", `echo ready; read line`, true, "", 143},
+		{"Ctrl-C", `trap 'exit 5' INT; echo ready; while :; do sleep 1; done`, false, "\x03", 5},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(buildSecretexec(t), maskArgs(t, maskSecrets, "sh", "-c", tt.script)...)
@@ -564,6 +567,7 @@ func TestMaskTerminalKilled(t *testing.T) {
 			if tt.kill {
 				cmd.Process.Signal(syscall.SIGTERM)
 			}
+			io.WriteString(master, tt.keys)
 			err := cmd.Wait()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != tt.want {

@@ -2,7 +2,9 @@ package inject
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
@@ -42,8 +44,9 @@ type output struct {
 // newOutput sets up the command's output through m: a pseudo-terminal
 // for stdout when secretexec's stdout is a terminal, and for stdin and
 // stderr too when those are terminals; a pipe for each of stdout and
-// stderr that is not on it. stdin is otherwise the command's own.
-func newOutput(m *mask.Masker) (*output, error) {
+// stderr that is not on it. stdin is otherwise the command's own. When
+// no pseudo-terminal can be had, pipes do, with a warning.
+func newOutput(m *mask.Masker, log *slog.Logger) (*output, error) {
 	// A write to a stdout or stderr whose reader went away then fails
 	// with EPIPE instead of killing secretexec: copy then closes the pipe
 	// the command writes to, and the command gets the SIGPIPE, as it
@@ -53,11 +56,12 @@ func newOutput(m *mask.Masker) (*output, error) {
 
 	o := &output{files: []uintptr{0, 1, 2}}
 	if isTerminal(1) {
-		t, err := openTerminal()
-		if err != nil {
-			return nil, err
+		var err error
+		if o.pty, err = openTerminal(); err != nil {
+			log.Warn(fmt.Sprintf("%v; the command writes to pipes instead and sees no terminal", err))
 		}
-		o.pty = t
+	}
+	if t := o.pty; t != nil {
 		o.files[1] = t.slave.Fd()
 		for _, fd := range []int{0, 2} {
 			if isTerminal(uintptr(fd)) {

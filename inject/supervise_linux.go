@@ -122,7 +122,7 @@ func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready fu
 		return 0, err
 	}
 	pid1 := adoptOrphans(log)
-	pid, tty, out, err := startChild(path, argv, env, m)
+	pid, tty, out, err := startChild(path, argv, env, m, log)
 	if err != nil {
 		return 0, err
 	}
@@ -218,9 +218,9 @@ func hideCredentials() error {
 // startChild starts the child with its output set up: secretexec's own
 // stdout and stderr when m is nil (and out is nil), else through m (see
 // output).
-func startChild(path string, argv, env []string, m *mask.Masker) (pid int, tty bool, out *output, err error) {
+func startChild(path string, argv, env []string, m *mask.Masker, log *slog.Logger) (pid int, tty bool, out *output, err error) {
 	if m != nil {
-		if out, err = newOutput(m); err != nil {
+		if out, err = newOutput(m, log); err != nil {
 			return 0, false, nil, err
 		}
 	}
