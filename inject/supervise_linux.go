@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"unsafe"
+
+	"github.com/secretexec/secretexec/inject/mask"
 )
 
 // forwarded are the signals Supervise passes on to the child's group. They
@@ -99,6 +101,17 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 // nothing lost in between; if ready returns an error, no child is started
 // and that error is returned.
 func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready func() error) (code int, err error) {
+	return SuperviseMasked(path, argv, env, log, ready, nil)
+}
+
+// SuperviseMasked is SuperviseAfter with the command's output masked by m,
+// when m is not nil: its stdout and stderr go through secretexec, each
+// value replaced by its label (see package mask), on a pseudo-terminal
+// when secretexec's stdout is a terminal, else through two pipes (see
+// output). Signals, reaping and the returned code are as without m; once
+// the command has exited, SuperviseMasked returns when its output has
+// been written (see drainIdle) and the terminal restored.
+func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker) (code int, err error) {
 	sigs, chld := listen()
 	if ready != nil {
 		if err := ready(); err != nil {
@@ -109,7 +122,7 @@ func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready fun
 		return 0, err
 	}
 	pid1 := adoptOrphans(log)
-	pid, tty, err := start(path, argv, env)
+	pid, tty, out, err := startChild(path, argv, env, m, log)
 	if err != nil {
 		return 0, err
 	}
@@ -121,12 +134,16 @@ func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready fun
 	for {
 		select {
 		case s := <-sigs:
+			if s == syscall.SIGWINCH && out.resize() {
+				continue
+			}
 			forward(pid, s.(syscall.Signal), log)
 		case <-chld:
 			if code, done := reap(pid, tty, log); done {
 				if tty && foregroundPgrp(0) == pid {
 					setForeground(0, syscall.Getpgrp())
 				}
+				out.drain(sigs)
 				return code, nil
 			}
 		}
@@ -198,8 +215,28 @@ func hideCredentials() error {
 	return nonDumpable()
 }
 
+// startChild starts the child with its output set up: secretexec's own
+// stdout and stderr when m is nil (and out is nil), else through m (see
+// output).
+func startChild(path string, argv, env []string, m *mask.Masker, log *slog.Logger) (pid int, tty bool, out *output, err error) {
+	if m != nil {
+		if out, err = newOutput(m, log); err != nil {
+			return 0, false, nil, err
+		}
+	}
+	if pid, tty, err = start(path, argv, env, out); err != nil {
+		out.abort()
+		return 0, false, nil, err
+	}
+	out.started()
+	return pid, tty, out, nil
+}
+
 // start forks and execs the child in a process group of its own and
-// returns its pid, and whether stdin is the session's terminal.
+// returns its pid, and whether stdin is the session's terminal. Its
+// stdin, stdout and stderr are secretexec's, or those out holds; on
+// out's pseudo-terminal it starts a session of its own instead, and that
+// terminal is its controlling terminal.
 //
 // A child in a group of its own is in the background of the terminal, if
 // there is one: reading from it would stop the child with SIGTTIN, and
@@ -213,12 +250,19 @@ func hideCredentials() error {
 // The child inherits the signal mask of the thread that forks it, which
 // the Go runtime keeps as it was at start for every signal it does not
 // need itself, and the dispositions the runtime left ignored.
-func start(path string, argv, env []string) (pid int, tty bool, err error) {
+func start(path string, argv, env []string, out *output) (pid int, tty bool, err error) {
 	fg := foregroundPgrp(0)
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: fg == syscall.Getpgrp(), Ctty: 0},
+	}
+	if out != nil {
+		attr.Files = out.files
+		if out.pty != nil {
+			fg = -1 // the real terminal stays secretexec's
+			attr.Sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 1}
+		}
 	}
 	pid, err = syscall.ForkExec(path, argv, attr)
 	if err != nil {

@@ -5,6 +5,8 @@ package inject
 import (
 	"errors"
 	"log/slog"
+
+	"github.com/secretexec/secretexec/inject/mask"
 )
 
 // Supervise is implemented on Linux only, where secretexec runs as a
@@ -15,6 +17,12 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 
 // SuperviseAfter is Supervise with a hook; see the Linux version.
 func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready func() error) (code int, err error) {
+	return Supervise(path, argv, env, log)
+}
+
+// SuperviseMasked is SuperviseAfter with the output masked; see the Linux
+// version.
+func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker) (code int, err error) {
 	return Supervise(path, argv, env, log)
 }
 

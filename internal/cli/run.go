@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/secretexec/secretexec/inject"
+	"github.com/secretexec/secretexec/inject/mask"
 	"github.com/secretexec/secretexec/internal/logging"
 	"github.com/secretexec/secretexec/internal/startup"
+	"github.com/secretexec/secretexec/manifest"
 )
 
 // run fetches and checks the secrets, then execs the command with them, or
@@ -23,7 +25,11 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	if len(s.Command) == 0 {
 		return usagef("no command to run: secretexec [flags] -- COMMAND [ARG...]")
 	}
-	if s.Init.v {
+	supervised := s.Init.v || s.Mask.v // --mask implies --init
+	if s.Mask.v && s.MaskMinLength.v < 0 {
+		return configf("--mask-min-length must not be negative, not %d", s.MaskMinLength.v)
+	}
+	if supervised {
 		// The supervisor listens to the interrupts itself; until it does,
 		// they must be caught, not have their default effect.
 		c.intr.Arm()
@@ -50,8 +56,12 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		plural(len(p.secrets), "secret"), strings.Join(p.sources, ", "), roundDuration(took), command),
 		slog.Int("secrets", len(p.secrets)), slog.Any("sources", p.sources),
 		slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.String("command", command))
-	if s.Init.v {
-		return c.supervise(ctx, path, s.Command, p.env.Env)
+	if supervised {
+		var m *mask.Masker
+		if s.Mask.v {
+			m = c.masker(s, p)
+		}
+		return c.supervise(ctx, path, s.Command, p.env.Env, m)
 	}
 	c.intr.Stop()
 	if err := context.Cause(ctx); err != nil {
@@ -61,18 +71,18 @@ func (c *cli) run(ctx context.Context, args []string) error {
 }
 
 // supervise runs the command as a child under --init and returns its
-// status as an *exitStatus. The interrupts stay armed until the supervisor
-// listens itself: then they are handed off, and one caught by then starts
-// no child.
-func (c *cli) supervise(ctx context.Context, path string, argv, env []string) error {
+// status as an *exitStatus, its output masked by m when m is not nil. The
+// interrupts stay armed until the supervisor listens itself: then they
+// are handed off, and one caught by then starts no child.
+func (c *cli) supervise(ctx context.Context, path string, argv, env []string, m *mask.Masker) error {
 	if err := context.Cause(ctx); err != nil {
 		return err // interrupted between the fetch and the start
 	}
 	startup.ResumeGC() // the supervisor lives as long as the command
-	code, err := inject.SuperviseAfter(path, argv, env, c.log, func() error {
+	code, err := inject.SuperviseMasked(path, argv, env, c.log, func() error {
 		c.intr.HandOff()
 		return context.Cause(ctx)
-	})
+	}, m)
 	if err != nil {
 		return err
 	}
@@ -80,6 +90,35 @@ func (c *cli) supervise(ctx context.Context, path string, argv, env []string) er
 		return &exitStatus{code: code}
 	}
 	return nil
+}
+
+// masker returns the masker of the secrets the command gets, under the
+// names it gets them by, and warns once, naming their keys, about values
+// too short to mask. With --no-override, a secret whose inherited variable
+// won is not the command's, and not masked.
+func (c *cli) masker(s *settings, p *prepared) *mask.Masker {
+	kept := make(map[string]bool, len(p.env.Overridden))
+	if !s.Override.v {
+		for _, name := range p.env.Overridden {
+			kept[name] = true
+		}
+	}
+	var secrets []mask.Secret
+	for _, sec := range p.secrets {
+		if !kept[sec.Key] {
+			secrets = append(secrets, mask.Secret{Name: sec.Key, Value: sec.Value})
+		}
+	}
+	m, short := mask.New(secrets, s.MaskMinLength.v)
+	if len(short) > 0 {
+		names := make([]string, len(short))
+		for i, name := range short {
+			names[i] = manifest.DisplayKey(name)
+		}
+		c.log.Warn(fmt.Sprintf("not masked, shorter than %d bytes: %s", s.MaskMinLength.v, strings.Join(names, ", ")),
+			slog.Any("keys", names), logging.Hints("--mask-min-length sets the shortest value masked"))
+	}
+	return m
 }
 
 func plural(n int, word string) string {

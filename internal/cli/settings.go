@@ -49,6 +49,10 @@ type settings struct {
 	FallbackMaxAge setting[time.Duration] `flag:"fallback-max-age" arg:"DUR" envconfig:"SECRETEXEC_FALLBACK_MAX_AGE" for:"run,check" def:"24h" help:"an older fallback copy is never used"`
 	Offline        setting[bool]          `flag:"offline" envconfig:"SECRETEXEC_OFFLINE" for:"run,check" help:"use only the fallback copy, no network at all"`
 
+	// --mask: the command's output through a masker (DESIGN, Mask).
+	Mask          setting[bool] `flag:"mask" envconfig:"SECRETEXEC_MASK" for:"run" help:"mask secret values in the command's output as [masked:KEY]; implies --init"`
+	MaskMinLength setting[int]  `flag:"mask-min-length" arg:"N" envconfig:"SECRETEXEC_MASK_MIN_LENGTH" def:"6" for:"run" help:"shorter values are not masked (warned)"`
+
 	// Command is what follows the flags: the command and its arguments,
 	// or lint's DIR.
 	Command []string `ignored:"true"`
@@ -71,7 +75,7 @@ Flags (and the variable each one overrides):
 `
 
 // usageTail closes --help.
-const usageTail = `  -h, --help            print this help
+const usageTail = `  -h, --help              print this help
 
 Exit codes: the command's own; 64 usage; 65 required secrets unset or
 invalid; 69 store unavailable; 76 malformed answer; 77 permission denied;
@@ -109,7 +113,7 @@ func usage() string {
 				right += " " + note
 			}
 		}
-		fmt.Fprintf(&b, "  %-20s  %s\n", left, right)
+		b.WriteString(strings.TrimRight(fmt.Sprintf("  %-22s  %s", left, right), " ") + "\n")
 		if def := f.Tag.Get("def"); def != "" && f.Type.Name() != "setting[bool]" {
 			help += " (default " + def + ")"
 		}
