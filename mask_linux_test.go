@@ -401,17 +401,28 @@ func TestMaskLeftBehind(t *testing.T) {
 func TestMaskStuckReader(t *testing.T) {
 	// 100,000 bytes: more than the pipe to the reader holds, less than it
 	// and secretexec's buffer do, so the command exits.
-	cmd := exec.Command(buildSecretexec(t), maskArgs(t, maskSecrets, "dd", "if=/dev/zero", "bs=100000", "count=1", "status=none")...)
+	// The command says its PID on stderr as it ends: it may end before
+	// its PID could be found otherwise.
+	cmd := exec.Command(buildSecretexec(t), maskArgs(t, maskSecrets, "sh", "-c",
+		`dd if=/dev/zero bs=100000 count=1 status=none; echo "pid $$" >&2`)...)
 	stdout, err := cmd.StdoutPipe() // never read
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stdout.(io.Closer).Close()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	child := childOf(t, cmd.Process.Pid)
+	lines := spawn.Await(t, spawn.Lines(stderr), "pid ")
+	child, err := strconv.Atoi(strings.TrimPrefix(lines[len(lines)-1], "pid "))
+	if err != nil {
+		t.Fatalf("the command said %q", lines[len(lines)-1])
+	}
 	for deadline := time.Now().Add(spawn.Wait); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat("/proc/" + strconv.Itoa(child)); errors.Is(err, os.ErrNotExist) {
 			break // exited and reaped by secretexec
