@@ -37,6 +37,10 @@ type fallbackCopy struct {
 	// holds each one's place among all the run's sources.
 	endpoints []string
 	index     []int
+	// fetched is when a fetch that reached the store began, zero when the
+	// store was not reached; the copy is written from it only once the
+	// run's checks pass (see keep).
+	fetched time.Time
 }
 
 // fallbackFor returns the run's fallback copy, or nil when it has none: no
@@ -68,10 +72,11 @@ func (c *cli) fallbackFor(s *settings, sources []fetch.Source) (*fallbackCopy, e
 }
 
 // fetchFallback fetches the sources with the fallback copy in the picture:
-// a good fetch replaces the copy; a key the store refuses deletes it; a
-// store that is unavailable, or --offline, has the copy stand in for the
-// network sources, if it is authentic and young enough. It returns whether
-// the copy was used.
+// a good fetch is kept, to replace the copy once it passes the run's checks
+// (see keep); a key the store refuses deletes it; a store that is
+// unavailable, or --offline, has the copy stand in for the network
+// sources, if it is authentic and young enough. It returns whether the
+// copy was used.
 func (c *cli) fetchFallback(ctx context.Context, s *settings, f *fallbackCopy, counted []fetch.Source) ([]fetch.Secret, bool, error) {
 	if s.Offline.v {
 		return c.fromCopy(ctx, s, f, counted, nil)
@@ -81,7 +86,7 @@ func (c *cli) fetchFallback(ctx context.Context, s *settings, f *fallbackCopy, c
 	var fe *fetch.Error
 	switch {
 	case err == nil:
-		f.save(c.log, counted, started)
+		f.fetched = started
 		return secrets, false, nil
 	case !errors.As(err, &fe) || !f.network(fe.Source, counted):
 		// An interrupt, or a file or folder that failed: the copy
@@ -157,9 +162,21 @@ func (f *fallbackCopy) read(now time.Time) (*fallback.Copy, [][]fetch.Secret, er
 	return cp, parts, nil
 }
 
-// save replaces the copy with what the network sources just returned,
-// merged (see fallbackCopy). A copy that cannot be written is a warning:
-// the run goes on.
+// keep replaces the copy with what the network sources just returned, if
+// they were reached: the caller calls it once the set has passed the run's
+// checks, so that the copy stays the last known good set. An answer that
+// fails the run (empty, a key with no value) must not take the place of
+// the set the next outage would start from.
+func (f *fallbackCopy) keep(log *slog.Logger, counted []fetch.Source) {
+	if f == nil || f.fetched.IsZero() {
+		return
+	}
+	f.save(log, counted, f.fetched)
+}
+
+// save replaces the copy with what the network sources returned, merged
+// (see fallbackCopy). A copy that cannot be written is a warning: the run
+// goes on.
 func (f *fallbackCopy) save(log *slog.Logger, counted []fetch.Source, fetched time.Time) {
 	var secrets []fetch.Secret
 	at := make(map[string]int)

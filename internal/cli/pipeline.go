@@ -124,6 +124,7 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	for _, name := range p.env.NonPortable {
 		c.log.Warn(fmt.Sprintf("secret %s is not a portable variable name; shells cannot read it", manifest.DisplayKey(name)))
 	}
+	fb.keep(c.log, counted) // the set passed its checks: the last known good
 	return p, nil
 }
 
