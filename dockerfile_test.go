@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -234,5 +235,26 @@ func TestReadmeDockerfiles(t *testing.T) {
 	}
 	if entrypoints == 0 {
 		t.Error("no README example has an ENTRYPOINT")
+	}
+}
+
+// TestReadmeHelp checks that the README's --help block is what the binary
+// prints, so that a new setting cannot reach one and not the other.
+func TestReadmeHelp(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "```text\nUsage:\n")
+	if !ok {
+		t.Fatal("README has no ```text block starting with Usage:")
+	}
+	block, _, _ = strings.Cut(block, "```")
+	out, err := exec.Command(buildSecretexec(t), "--help").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimPrefix(string(out), "Usage:\n"); block != want {
+		t.Errorf("README's --help block differs from the binary's --help;\nREADME:\n%s\nbinary:\n%s", block, want)
 	}
 }

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretexec/secretexec/internal/spawn"
 )
 
 // The tests in this file run the built binary under --init against what an
@@ -194,14 +195,7 @@ func startChild(t *testing.T, cmd *exec.Cmd, pid1 bool) (out <-chan string, stde
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
-	ch := make(chan string, 16)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		for s.Scan() {
-			ch <- s.Text()
-		}
-		close(ch)
-	}()
+	ch := spawn.Lines(stdout)
 	expectFrom(t, ch, stderr, "ready")
 	supervisor = cmd.Process.Pid
 	if pid1 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/secretexec/secretexec/internal/spawn"
 )
 
 var (
@@ -176,24 +177,10 @@ func TestInitSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cmd.Process.Kill()
-	out := make(chan string, 16)
-	go func() {
-		s := bufio.NewScanner(stdout)
-		for s.Scan() {
-			out <- s.Text()
-		}
-		close(out)
-	}()
+	out := spawn.Lines(stdout)
 	expect := func(want string) {
 		t.Helper()
-		select {
-		case got := <-out:
-			if got != want {
-				t.Fatalf("child printed %q; want %q\nstderr:\n%s", got, want, stderr.String())
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("child printed nothing in 10s; want %q\nstderr:\n%s", want, stderr.String())
-		}
+		expectFrom(t, out, &stderr, want)
 	}
 	expect("ready")
 	pid1 := childOf(t, cmd.Process.Pid) // unshare's child is the namespace's PID 1

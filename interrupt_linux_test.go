@@ -103,7 +103,11 @@ func race(t *testing.T, trials int, window time.Duration, sig syscall.Signal, cm
 				}
 				time.Sleep(rand.N(window))
 				c.Process.Signal(sig)
+				// The command sleeps far longer than a trial: one that
+				// still runs after this long lost the signal; end it.
+				lost := time.AfterFunc(10*time.Second, func() { c.Process.Kill() })
 				err := c.Wait()
+				lost.Stop()
 				o := outcome{stderr: stderr.String()}
 				var ee *exec.ExitError
 				if errors.As(err, &ee) {
@@ -139,8 +143,11 @@ func tally(out []outcome) map[string]int {
 // TestNoLostInterrupt races SIGTERM and SIGHUP against a plain run that
 // fetches over the network and execs a command that sleeps: the signal
 // must either stop secretexec (143 or 129, or death by it before the
-// interrupts are armed) or reach the command, which dies of it. A command
-// that ran to completion (exit 0) lost it.
+// interrupts are armed) or reach the command, which dies of it. The
+// command sleeps a minute, far longer than any trial's window, so that a
+// signal always comes while it runs: one still running 10 s later lost it,
+// and is killed (a slow machine once made a window longer than a short
+// sleep, and a signal after the command's end looked lost).
 func TestNoLostInterrupt(t *testing.T) {
 	bin := buildSecretexec(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -159,8 +166,8 @@ func TestNoLostInterrupt(t *testing.T) {
 	}
 	window := 2 * time.Since(start)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
-		out := race(t, 500, window, sig, func() *exec.Cmd {
-			c := exec.Command(bin, "--from", srv.URL, "--", sleep, "0.2")
+		out := race(t, 1000, window, sig, func() *exec.Cmd {
+			c := exec.Command(bin, "--from", srv.URL, "--", sleep, "60")
 			c.Env = append(os.Environ(), "FUSEBASE_API_KEY=canary-key")
 			return c
 		})
@@ -201,7 +208,7 @@ func TestQuitNeverDumps(t *testing.T) {
 	}
 	window := max(time.Since(start), 5*time.Millisecond)
 	out := race(t, 150, window, syscall.SIGQUIT, func() *exec.Cmd {
-		return exec.Command(bin, "--from", "file:"+file, "--", "sleep", "0.2")
+		return exec.Command(bin, "--from", "file:"+file, "--", "sleep", "60")
 	})
 	t.Logf("SIGQUIT within %v: %v", window, tally(out))
 	for _, o := range out {

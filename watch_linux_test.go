@@ -557,3 +557,40 @@ func TestWatchStopsWholeGroup(t *testing.T) {
 	gone(t, first)
 	w.wantEnv(second, "API_TOKEN", "canary-two")
 }
+
+// TestWatchMask checks --watch with --mask: the restarted command's output
+// is masked with the new values.
+func TestWatchMask(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one-0123")
+	child := strings.Join(rotate(t, 0, 0), " ")
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--mask"}, "sh", "-c", `echo "token $API_TOKEN"; exec `+child)
+	spawn.Expect(t, w.out, "token [masked:API_TOKEN]")
+	first := w.started()
+	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two-4567")...)
+	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
+	spawn.Expect(t, w.out, "token [masked:API_TOKEN]")
+	second := w.started()
+	w.wantEnv(second, "API_TOKEN", "canary-two-4567")
+}
+
+// TestWatchFallback checks that a poll never stands in with the fallback
+// copy: an outage while watching is reported as one, and the command
+// keeps its set.
+func TestWatchFallback(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	copy := filepath.Join(t.TempDir(), "fallback")
+	w := startWatch(t, api, 250*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
+	first := w.started()
+	if _, err := os.Stat(copy); err != nil {
+		t.Fatalf("no fallback copy after the start: %v", err)
+	}
+	api.SetFault("503")
+	spawn.Await(t, w.errs, "secretexec: warning: cannot check the secrets for a change")
+	api.SetFault("ok")
+	spawn.Await(t, w.errs, "secretexec: the secrets can be fetched again")
+	if lines := w.stderrLines("fallback copy"); len(lines) > 0 {
+		t.Errorf("a poll used the fallback copy: %q", lines)
+	}
+	w.quiet()
+	alive(t, first)
+}

@@ -102,13 +102,17 @@ type StaleError struct {
 }
 
 func (e *StaleError) Error() string {
-	age, limit := FormatAge(e.Age), FormatAge(e.MaxAge)
-	// Rounding must not make the age read as the limit.
-	if age == limit {
-		age = e.Age.Round(time.Second).String()
+	limit := FormatAge(e.MaxAge)
+	if d, err := time.ParseDuration(limit); err != nil || d != e.MaxAge {
+		limit = e.MaxAge.String() // the limit as set, such as 1m30s or 500ms
 	}
-	if age == limit || age == e.MaxAge.String() {
-		age = e.Age.String()
+	// Rounding must not make the age read as within the limit.
+	age := FormatAge(e.Age)
+	if d, err := time.ParseDuration(age); err != nil || d <= e.MaxAge {
+		age = e.Age.Round(time.Second).String()
+		if d, err := time.ParseDuration(age); err != nil || d <= e.MaxAge {
+			age = e.Age.String()
+		}
 	}
 	return fmt.Sprintf("fallback: %s: the copy is %s old, older than the %s limit", e.Path, age, limit)
 }
@@ -386,8 +390,12 @@ func additional(header []byte, endpoints []string) []byte {
 	return ad
 }
 
-// Remove deletes the copy at path. A missing file is not an error.
+// Remove deletes the copy at path. A missing file is not an error; a
+// folder is, empty or not: it is no copy.
 func Remove(path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("fallback: %s: is a directory", path)
+	}
 	if err := os.Remove(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil

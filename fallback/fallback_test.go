@@ -234,6 +234,10 @@ func TestAge(t *testing.T) {
 		{name: "a day over", since: 49*time.Hour + 31*time.Second, maxAge: 24 * time.Hour, stale: "the copy is 49h1m old, older than the 24h limit"},
 		{name: "minutes", since: 10 * time.Minute, maxAge: 5 * time.Minute, stale: "the copy is 10m old, older than the 5m limit"},
 		{name: "seconds", since: 42 * time.Second, maxAge: 30 * time.Second, stale: "the copy is 42s old, older than the 30s limit"},
+		{name: "a limit between minutes", since: 100 * time.Second, maxAge: 90 * time.Second, stale: "the copy is 2m old, older than the 1m30s limit"},
+		{name: "a limit under a second", since: 2 * time.Second, maxAge: 1500 * time.Millisecond, stale: "the copy is 2s old, older than the 1.5s limit"},
+		{name: "a limit of a nanosecond", since: 3 * time.Millisecond, maxAge: 1, stale: "the copy is 3ms old, older than the 1ns limit"},
+		{name: "under a second over", since: 1200 * time.Millisecond, maxAge: time.Second, stale: "the copy is 1.2s old, older than the 1s limit"},
 		{name: "future within skew", since: -FutureSkew, maxAge: time.Hour, age: 0},
 		{name: "future beyond skew", since: -FutureSkew - time.Second, maxAge: time.Hour, invalid: true},
 		{name: "far future", since: -1000 * time.Hour, maxAge: 24 * time.Hour, invalid: true},
@@ -606,6 +610,14 @@ func TestRemove(t *testing.T) {
 	}
 	if err := Remove(filepath.Join(dir, "full")); err == nil {
 		t.Fatal("Remove of a non-empty folder: no error")
+	}
+	// A --fallback that names a folder by mistake must not cost the
+	// folder, even an empty one.
+	if err := Remove(filepath.Join(dir, "full", "x")); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("Remove of an empty folder: %v; want is a directory", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "full", "x")); err != nil {
+		t.Fatalf("the empty folder is gone: %v", err)
 	}
 }
 

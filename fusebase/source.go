@@ -81,6 +81,11 @@ func (s *Source) Name() string { return s.http.Name() }
 // Endpoint returns the URL without user info or query string.
 func (s *Source) Endpoint() string { return s.http.Endpoint() }
 
+// URL returns the endpoint URL in full, user info and query string
+// included, for what must tell one endpoint from another, such as the
+// binding of a fallback copy. It is never for messages.
+func (s *Source) URL() string { return s.http.URL }
+
 // APIKey returns the key the source sends.
 func (s *Source) APIKey() string { return s.http.APIKey }
 

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/secretexec/secretexec/inject/mask"
 )
 
 // A supervision runs the command as a child, one process group at a time,
@@ -34,11 +36,12 @@ type supervision struct {
 	log  *slog.Logger
 	w    Watch
 
-	pid    int  // the command, also its process group
-	tty    bool // stdin is the session's terminal
-	exited bool // the command at pid has exited and been reaped
-	code   int  // its status, once exited
-	halt   bool // an interrupt was forwarded: nothing new starts
+	pid    int     // the command, also its process group
+	tty    bool    // stdin is the session's terminal
+	out    *output // the command's output under --mask, else nil
+	exited bool    // the command at pid has exited and been reaped
+	code   int     // its status, once exited
+	halt   bool    // an interrupt was forwarded: nothing new starts
 
 	restart *restart // the restart under way, nil when none
 }
@@ -63,13 +66,13 @@ const (
 	killChecks     = 100
 )
 
-// start starts the command with env.
-func (s *supervision) start(path string, env []string) error {
-	pid, tty, err := start(path, s.argv, env)
+// start starts the command with env, its output masked by m if not nil.
+func (s *supervision) start(path string, env []string, m *mask.Masker) error {
+	pid, tty, out, err := startChild(path, s.argv, env, m, s.log)
 	if err != nil {
 		return err
 	}
-	s.pid, s.tty, s.exited, s.code = pid, tty, false, 0
+	s.pid, s.tty, s.out, s.exited, s.code = pid, tty, out, false, 0
 	// The fetch's memory is garbage now; give it back to the system, since
 	// the supervisor lives as long as the command.
 	debug.FreeOSMemory()
@@ -92,6 +95,9 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 		}
 		select {
 		case sig := <-sigs:
+			if sig == syscall.SIGWINCH && !s.exited && s.out.resize() {
+				continue
+			}
 			s.forward(sig.(syscall.Signal))
 		case c := <-s.w.Changes:
 			s.change(c)
@@ -117,6 +123,7 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 		r := s.restart
 		if r == nil || s.halt {
 			s.endRestart()
+			s.out.drain(sigs)
 			return s.code, nil
 		}
 		if !groupGone(s.pid) {
@@ -126,11 +133,17 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 			s.log.Warn(fmt.Sprintf("processes of the command's group %d are left after SIGKILL; going on without them", s.pid))
 		}
 		s.endRestart()
+		// What is left of the old command's output is written before the
+		// new one starts. An interrupt meanwhile (with nothing left of the
+		// group to forward it to) ends the supervision.
+		if s.out.drain(sigs) != nil {
+			return s.code, nil
+		}
 		if s.w.Exit {
 			return s.code, ErrChanged
 		}
 		s.log.Debug("command stopped", "code", s.code)
-		if err := s.start(r.next.Path, r.next.Env); err != nil {
+		if err := s.start(r.next.Path, r.next.Env, r.next.Mask); err != nil {
 			return 0, err
 		}
 		s.log.Info(fmt.Sprintf("started the command again with the new secrets (pid %d)", s.pid))

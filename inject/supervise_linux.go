@@ -10,6 +10,8 @@ import (
 	"runtime"
 	"syscall"
 	"unsafe"
+
+	"github.com/secretexec/secretexec/inject/mask"
 )
 
 // forwarded are the signals Supervise passes on to the child's group. They
@@ -98,15 +100,26 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 // nothing lost in between; if ready returns an error, no child is started
 // and that error is returned.
 func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready func() error) (code int, err error) {
-	return SuperviseWatch(path, argv, env, log, ready, Watch{})
+	return SuperviseWatch(path, argv, env, log, ready, nil, Watch{})
 }
 
-// SuperviseWatch is SuperviseAfter that also acts on the changes w
+// SuperviseMasked is SuperviseAfter with the command's output masked by m,
+// when m is not nil: its stdout and stderr go through secretexec, each
+// value replaced by its label (see package mask), on a pseudo-terminal
+// when secretexec's stdout is a terminal, else through two pipes (see
+// output). Signals, reaping and the returned code are as without m; once
+// the command has exited, SuperviseMasked returns when its output has
+// been written (see drainIdle) and the terminal restored.
+func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker) (code int, err error) {
+	return SuperviseWatch(path, argv, env, log, ready, m, Watch{})
+}
+
+// SuperviseWatch is SuperviseMasked that also acts on the changes w
 // delivers: it stops the command's process group and starts the command
-// again with the new environment, or with w.Exit returns ErrChanged
-// once the group is stopped, with the code of the command it stopped.
-// See supervision for how a restart goes.
-func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, w Watch) (code int, err error) {
+// again with the new environment (and the new masker, under --mask), or
+// with w.Exit returns ErrChanged once the group is stopped, with the code
+// of the command it stopped. See supervision for how a restart goes.
+func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker, w Watch) (code int, err error) {
 	sigs, chld := listen()
 	if ready != nil {
 		if err := ready(); err != nil {
@@ -118,7 +131,7 @@ func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready fun
 	}
 	pid1 := adoptOrphans(log)
 	s := &supervision{argv: argv, log: log, w: w}
-	if err := s.start(path, env); err != nil {
+	if err := s.start(path, env, m); err != nil {
 		return 0, err
 	}
 	log.Debug("supervising", "pid", s.pid, "pid1", pid1, "terminal", s.tty)
@@ -190,8 +203,28 @@ func hideCredentials() error {
 	return nonDumpable()
 }
 
+// startChild starts the child with its output set up: secretexec's own
+// stdout and stderr when m is nil (and out is nil), else through m (see
+// output).
+func startChild(path string, argv, env []string, m *mask.Masker, log *slog.Logger) (pid int, tty bool, out *output, err error) {
+	if m != nil {
+		if out, err = newOutput(m, log); err != nil {
+			return 0, false, nil, err
+		}
+	}
+	if pid, tty, err = start(path, argv, env, out); err != nil {
+		out.abort()
+		return 0, false, nil, err
+	}
+	out.started()
+	return pid, tty, out, nil
+}
+
 // start forks and execs the child in a process group of its own and
-// returns its pid, and whether stdin is the session's terminal.
+// returns its pid, and whether stdin is the session's terminal. Its
+// stdin, stdout and stderr are secretexec's, or those out holds; on
+// out's pseudo-terminal it starts a session of its own instead, and that
+// terminal is its controlling terminal.
 //
 // A child in a group of its own is in the background of the terminal, if
 // there is one: reading from it would stop the child with SIGTTIN, and
@@ -205,12 +238,19 @@ func hideCredentials() error {
 // The child inherits the signal mask of the thread that forks it, which
 // the Go runtime keeps as it was at start for every signal it does not
 // need itself, and the dispositions the runtime left ignored.
-func start(path string, argv, env []string) (pid int, tty bool, err error) {
+func start(path string, argv, env []string, out *output) (pid int, tty bool, err error) {
 	fg := foregroundPgrp(0)
 	attr := &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   &syscall.SysProcAttr{Setpgid: true, Foreground: fg == syscall.Getpgrp(), Ctty: 0},
+	}
+	if out != nil {
+		attr.Files = out.files
+		if out.pty != nil {
+			fg = -1 // the real terminal stays secretexec's
+			attr.Sys = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 1}
+		}
 	}
 	pid, err = syscall.ForkExec(path, argv, attr)
 	if err != nil {

@@ -5,6 +5,8 @@ package inject
 import (
 	"errors"
 	"log/slog"
+
+	"github.com/secretexec/secretexec/inject/mask"
 )
 
 // Supervise is implemented on Linux only, where secretexec runs as a
@@ -18,6 +20,12 @@ func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready fun
 	return Supervise(path, argv, env, log)
 }
 
+// SuperviseMasked is SuperviseAfter with the output masked; see the Linux
+// version.
+func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker) (code int, err error) {
+	return Supervise(path, argv, env, log)
+}
+
 // ScrubEnv is implemented on Linux only, where other processes can read
 // the environment block in /proc; elsewhere it always fails.
 func ScrubEnv(names ...string) error {
@@ -25,6 +33,6 @@ func ScrubEnv(names ...string) error {
 }
 
 // SuperviseWatch is Supervise with restarts; see the Linux version.
-func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, w Watch) (code int, err error) {
+func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker, w Watch) (code int, err error) {
 	return Supervise(path, argv, env, log)
 }

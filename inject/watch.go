@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/secretexec/secretexec/inject/mask"
 )
 
 // Watch tells SuperviseWatch what to do when the command's secrets change
@@ -27,11 +29,13 @@ type Watch struct {
 	StopTimeout time.Duration
 }
 
-// A Change is the command's new environment, and the path its name
-// resolves to there (a secret may have changed PATH).
+// A Change is the command's new environment, the path its name resolves
+// to there (a secret may have changed PATH), and under --mask the masker
+// of the new values.
 type Change struct {
 	Path string
 	Env  []string
+	Mask *mask.Masker
 }
 
 // ErrChanged is SuperviseWatch's error when a change stopped the command

@@ -239,7 +239,7 @@ type linter struct {
 
 	names  map[string]name   // every secret's name and public copies
 	known  []map[string]bool // per app: keys the backend may read
-	refs   []map[string]bool // per app: keys its backend references
+	refs   []map[string]bool // per app: key names its backend reads
 	walked []bool            // per app: whether its folder was read
 	keys   []Key             // all keys, for the stale check
 	dirs   map[string]place  // folder (relative) -> what it holds
@@ -633,7 +633,9 @@ func (l *linter) add(rel string, line, col int, sev Severity, msg string) {
 }
 
 // stale reports each manifest key that no backend code of its app (or, for
-// a project key, of any app) references.
+// a project key, of any app) references: reads by its store name or by the
+// name the command sees it under. Reading one of the names a store key
+// feeds does not reference the others.
 func (l *linter) stale() {
 	for i := range l.keys {
 		k := &l.keys[i]
@@ -646,7 +648,7 @@ func (l *linter) stale() {
 		}
 		used := false
 		for a := range l.apps {
-			if (k.App == "" || l.apps[a].Path == k.App) && l.refs[a][k.Name] {
+			if (k.App == "" || l.apps[a].Path == k.App) && (l.refs[a][k.Name] || k.As != "" && l.refs[a][k.As]) {
 				used = true
 				break
 			}

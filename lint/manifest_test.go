@@ -73,6 +73,29 @@ func TestMapping(t *testing.T) {
 	})
 }
 
+// TestMappingOneKeySeveralNames: when one store key feeds several names,
+// the stale check asks after each name on its own. Browser code reading
+// any of them reads the store key, named as in the store.
+func TestMappingOneKeySeveralNames(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"secrets.manifest":  "PG_URL as DATABASE_URL\nPG_URL as READ_URL\nPG_URL\n",
+		"backend/server.js": "const db = process.env.DATABASE_URL;\n",
+		"src/app.ts":        "const r = process.env.READ_URL;\n",
+	})
+	sameLines(t, lintTree(t, root, nil), []string{
+		"secrets.manifest:2:1: warning: PG_URL (as READ_URL) is in the manifest but no backend code references it",
+		"secrets.manifest:3:1: warning: PG_URL is in the manifest but no backend code references it",
+		"src/app.ts:1:23: error: secret PG_URL (secrets.manifest:2) read in browser code",
+	})
+	// Reading the store name references the line that passes it as it is,
+	// and, as the stale check looks at both names, the renamed ones.
+	write(t, root, map[string]string{"backend/server.js": "const { PG_URL } = process.env;\n"})
+	sameLines(t, lintTree(t, root, nil), []string{
+		"src/app.ts:1:23: error: secret PG_URL (secrets.manifest:2) read in browser code",
+	})
+}
+
 // lintTree runs lint on root with its default manifests and the manifests'
 // warnings.
 func lintTree(t *testing.T, root string, apps []App) []string {

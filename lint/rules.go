@@ -17,7 +17,7 @@ func (l *linter) source(rel string, src []byte, pl place, markup bool) {
 		s.word = func(start, end int, inString bool) {
 			w := src[start:end]
 			if n, ok := l.names[string(w)]; ok && !n.public {
-				refs[n.key.Name] = true
+				refs[string(w)] = true
 			}
 			if !inString {
 				look.statement(start, end)

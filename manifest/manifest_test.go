@@ -374,6 +374,7 @@ func FuzzParse(f *testing.F) {
 		"PG_URL as DATABASE_URL: Postgres", "PG_URL? as DATABASE_URL", "A ? as B: x",
 		"A as B\nA as C\nA", "A as B\nC as B", "A as", "A as B C", "A as B?", "as as as",
 		"A as A", "A as B\nB as A", "A=canary as B", "A as B=canary",
+		"A\tas\tB", "  A ?  as  B :  d # e ", "A AS B", "A as: B", "A as B:", "A? as B\nA as C\nA?",
 	} {
 		f.Add(s)
 	}

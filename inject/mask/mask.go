@@ -5,13 +5,15 @@
 // value takes when a program prints it in a common way (see New). A Stream
 // is one output (stdout, stderr or a terminal) going through it.
 //
-// Where matches overlap, the leftmost wins, and of those starting at the
-// same byte the longest: the stream is read from the start, at each byte the
-// longest pattern that begins there (if any) is replaced by its label and
-// reading goes on after it, and otherwise the byte is passed through. A
-// value that contains another is therefore always masked as itself, and a
-// match is never looked for inside one already made. Masking is best effort:
-// a value the program transforms in another way is not recognised.
+// Where matches overlap, they are masked as one: every byte any of them
+// covers, chained from the first (a match that starts inside the cluster
+// joins it), is replaced by one label, the longest match's (of equals, the
+// first's). So a longer value is never left half shown because a shorter
+// one started first, and a value that contains another is masked as itself.
+// The one bound: a chain longer than a Stream holds at once (64 KiB) is cut
+// there, and the match running across the cut may show its rest. Masking
+// is best effort: a value the program transforms in another way is not
+// recognised.
 package mask
 
 import (

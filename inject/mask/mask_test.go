@@ -20,10 +20,23 @@ func reference(pats []pattern, in []byte) []byte {
 	}
 	var out []byte
 	for i := 0; i < len(in); {
+		// The cluster of occurrences from here: each one that starts
+		// before its end joins it; the longest, or the first of the
+		// longest, names it.
 		var best *pattern
-		for k, p := range byFirst[in[i]] {
-			if bytes.HasPrefix(in[i:], []byte(p.text)) && (best == nil || len(p.text) > len(best.text)) {
-				best = &byFirst[in[i]][k]
+		end := i
+		for j := i; j < len(in) && (j == i || j < end); j++ {
+			for k, p := range byFirst[in[j]] {
+				if !bytes.HasPrefix(in[j:], []byte(p.text)) {
+					continue
+				}
+				end = max(end, j+len(p.text))
+				if best == nil || len(p.text) > len(best.text) {
+					best = &byFirst[in[j]][k]
+				}
+			}
+			if best == nil {
+				break // nothing starts at i
 			}
 		}
 		if best == nil {
@@ -32,7 +45,7 @@ func reference(pats []pattern, in []byte) []byte {
 			continue
 		}
 		out = append(out, best.label...)
-		i += len(best.text)
+		i = end
 	}
 	return out
 }
@@ -226,13 +239,16 @@ func TestNew(t *testing.T) {
 // TestOverlap pins the leftmost-longest rule on patterns that overlap
 // without one containing the other.
 func TestOverlap(t *testing.T) {
-	m, _ := New([]Secret{{"A", "canary-abcdef"}, {"B", "abcdef-ghijkl"}, {"C", "canary-abc"}}, 6)
+	m, _ := New([]Secret{{"A", "canary-abcdef"}, {"B", "abcdef-ghijkl"}, {"C", "canary-abc"}, {"D", "abcdef-ghijklmnop"}, {"E", "ghijkl-mnopqr"}}, 6)
 	tests := []struct{ in, want string }{
-		{"canary-abcdef-ghijkl", "[masked:A]-ghijkl"},       // A starts first
+		{"canary-abcdef-ghijkl", "[masked:A]"},              // A, B and C overlap: all of them, as the first of the longest
 		{"xabcdef-ghijkl", "x[masked:B]"},                   // B alone
 		{"canary-abcdef", "[masked:A]"},                     // A and C start together: the longer
 		{"canary-abcdeX", "[masked:C]deX"},                  // A cut short: C
 		{"canary-abcabcdef-ghijkl", "[masked:C][masked:B]"}, // one after the other
+		{"canary-abc-ghijkl", "[masked:C]-ghijkl"},          // C alone
+		{"xcanary-abcdef-ghijklmnop", "x[masked:D]"},        // the longer starts second: it names them
+		{"canary-abcdef-ghijkl-mnopqr", "[masked:A]"},       // a chain of three
 	}
 	for _, tt := range tests {
 		if got := string(reference(m.m.pats, []byte(tt.in))); got != tt.want {
@@ -326,5 +342,32 @@ func TestLongValue(t *testing.T) {
 		if got := maskChunks(t, m, in, sizes...); !bytes.Equal(got, want) {
 			t.Errorf("%s writes: output differs from the reference (%d bytes, want %d)", how, len(got), len(want))
 		}
+	}
+}
+
+// TestEndlessOverlap writes a chain of overlapping occurrences longer than
+// a Stream holds at once: it must not stall, and no whole value may pass.
+func TestEndlessOverlap(t *testing.T) {
+	m, _ := New([]Secret{{"A", "canary-ab-canary-ab"}}, 6)
+	var out bytes.Buffer
+	s := m.Writer(&out)
+	s.delay = time.Hour
+	s.max = 64 // as if 64 KiB of chained values had come
+	in := bytes.Repeat([]byte("canary-ab-"), 1000)
+	for len(in) > 0 {
+		n := min(len(in), 37)
+		if _, err := s.Write(in[:n]); err != nil {
+			t.Fatal(err)
+		}
+		in = in[n:]
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(out.Bytes(), []byte("canary-ab-canary-ab")) {
+		t.Errorf("a whole value passed: %q", out.Bytes())
+	}
+	if !bytes.Contains(out.Bytes(), []byte("[masked:A]")) {
+		t.Errorf("nothing masked: %q", out.Bytes())
 	}
 }

@@ -235,25 +235,50 @@ func (s *Stream) step(b []byte, final bool) int {
 		}
 		return len(b)
 	}
-	i := 0
+	// Overlapping occurrences are masked as one: from the first one's start
+	// to the furthest end of those that overlap it, in a chain, under the
+	// label of the longest (of equals, the first). A cluster that a cut-off
+	// occurrence overlaps could still grow, so it is held, unless b is all
+	// a Stream holds at once: then it is masked to the end of b, which is
+	// what the occurrences cover so far.
+	full := !final && len(b) >= s.max
+	i, held := 0, -1
 	out := s.out[:0]
 	masked := false
-	for _, o := range occs {
-		start := int(o.start)
+	for k := 0; k < len(occs); {
+		start := int(occs[k].start)
 		if start < i {
-			continue // inside the match just made, or shorter at its start
+			k++
+			continue
 		}
 		if start >= hold(i) {
-			// A longer pattern could still begin here or earlier.
-			break
+			break // a longer pattern could still begin here or earlier
 		}
-		p := &s.m.pats[o.pat]
+		best := occs[k].pat
+		end := start + len(s.m.pats[best].text)
+		for k++; k < len(occs) && int(occs[k].start) < end; k++ {
+			o := occs[k]
+			end = max(end, int(o.start)+len(s.m.pats[o.pat].text))
+			if len(s.m.pats[o.pat].text) > len(s.m.pats[best].text) {
+				best = o.pat
+			}
+		}
+		if hold(start) < end {
+			if !full {
+				held = start
+				break
+			}
+			end = len(b)
+		}
 		out = append(out, b[i:start]...)
-		out = append(out, p.label...)
-		i = start + len(p.text)
+		out = append(out, s.m.pats[best].label...)
+		i = end
 		masked = true
 	}
 	end := hold(i)
+	if held >= 0 {
+		end = held
+	}
 	if masked {
 		out = append(out, b[i:end]...)
 		s.out = out

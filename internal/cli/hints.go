@@ -31,9 +31,15 @@ func (c *cli) unsetHints(sources []fetch.Source, err error) []string {
 	var hints []string
 	if missing := unset.Missing(); len(missing) > 0 {
 		if app != nil {
-			keys := make([]fusebase.KeyDescription, len(missing))
-			for i, e := range missing {
-				keys[i] = fusebase.KeyDescription{Key: e.Key, Description: e.Description}
+			// One store key may feed several names (FROM as NAME), and
+			// the Fusebase CLI refuses a key twice: register it once.
+			keys := make([]fusebase.KeyDescription, 0, len(missing))
+			seen := make(map[string]bool, len(missing))
+			for _, e := range missing {
+				if !seen[e.Key] {
+					seen[e.Key] = true
+					keys = append(keys, fusebase.KeyDescription{Key: e.Key, Description: e.Description})
+				}
 			}
 			hints = append(hints, fusebase.RegisterHints(app.AppID(), keyList(missing), keys)...)
 		} else {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +44,7 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	if remote(s) {
 		c.intr.Start() // in the background, while the manifest is read
 	}
-	m, err := c.loadManifest(s)
+	m, fixed, err := c.loadManifest(s)
 	if err != nil {
 		return nil, err
 	}
@@ -50,21 +52,38 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.prepareFrom(ctx, s, m, sources)
+	return c.prepareFrom(ctx, s, m, fixed, sources)
 }
 
-// prepareFrom is prepare with the manifest and sources read already: a
-// --watch poll reads them once, for all its polls.
-func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest, sources []fetch.Source) (*prepared, error) {
+// prepareFrom is prepare with the manifest, the sidecar's fixed variables
+// and the sources read already: a --watch poll reads them once, for all
+// its polls.
+func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest, fixed map[string]string, sources []fetch.Source) (*prepared, error) {
+	fb, err := c.fallbackFor(s, sources)
+	if err != nil {
+		return nil, err
+	}
 	p := &prepared{}
 	for _, src := range sources {
 		p.sources = append(p.sources, src.Name())
 	}
 	counted := make([]fetch.Source, len(sources))
 	for i, src := range sources {
-		counted[i] = &countingSource{Source: src}
+		_, network := src.(*fusebase.Source)
+		counted[i] = &countingSource{Source: src, network: network, keep: network && fb != nil}
 	}
-	secrets, err := c.fetch(ctx, s, counted)
+	var secrets []fetch.Secret
+	if fb == nil {
+		secrets, err = c.fetch(ctx, s, counted)
+	} else {
+		var fromCopy bool
+		secrets, fromCopy, err = c.fetchFallback(ctx, s, fb, counted)
+		if fromCopy {
+			for _, i := range fb.index {
+				p.sources[i] += " (fallback copy)"
+			}
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -72,20 +91,15 @@ func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest
 	verbose := c.log.Enabled(ctx, slog.LevelDebug)
 	values := make([]manifest.Value, len(secrets))
 	for i, sec := range secrets {
-		value := sec.Value
-		if !s.Override.v {
-			// The command gets an inherited value over the secret, so that
-			// is the value to check.
-			if v, ok := lookup(c.environ, sec.Key); ok {
-				value = v
-			}
-		}
-		values[i] = manifest.Value{Key: sec.Key, Value: value, Description: redact.Printable(sec.Description), Source: sec.Source}
+		values[i] = manifest.Value{Key: sec.Key, Value: sec.Value, Description: redact.Printable(sec.Description), Source: sec.Source}
 		if verbose {
 			c.log.Debug("fetched", "key", sec.Key, "source", sec.Source, "empty", sec.Value == "")
 		}
 	}
 	report, given := manifest.Check(m, values)
+	if !s.Override.v {
+		inheritedWins(report, c.environ)
+	}
 	p.report = report
 	unsetErr := p.report.Err()
 	emptyErr := c.emptySources(counted, m, unsetErr)
@@ -93,12 +107,16 @@ func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest
 		c.log.Debug("not passed to the command", "key", name)
 	}
 
-	pass := make([]inject.Secret, len(given))
-	for i, v := range given {
-		pass[i] = inject.Secret{Key: v.Key, Value: v.Value}
+	pass := make([]inject.Secret, 0, len(given))
+	for _, v := range given {
+		if _, ok := fixed[v.Key]; ok {
+			c.log.Debug("the sidecar's env wins over the secret of the same name", "key", v.Key)
+			continue
+		}
+		pass = append(pass, inject.Secret{Key: v.Key, Value: v.Value})
 	}
 	p.secrets = pass
-	p.env, err = inject.Environ(c.environ, pass, inject.Options{NoOverride: !s.Override.v, Strip: stripped})
+	p.env, err = inject.Environ(withEnv(c.environ, fixed), pass, inject.Options{NoOverride: !s.Override.v, Strip: stripped})
 	if err := errors.Join(emptyErr, unsetErr, err); err != nil {
 		return p, withHints(err, c.unsetHints(sources, unsetErr)...)
 	}
@@ -113,7 +131,62 @@ func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest
 	for _, name := range p.env.NonPortable {
 		c.log.Warn(fmt.Sprintf("secret %s is not a portable variable name; shells cannot read it", manifest.DisplayKey(name)))
 	}
+	fb.keep(c.log, counted) // the set passed its checks: the last known good
 	return p, nil
+}
+
+// inheritedWins checks, under --no-override, each key a source holds as
+// the command will get it: where a variable of the name the command sees
+// the key under is inherited, that value wins over the secret and decides
+// whether the key is set. That name is NAME of FROM as NAME: an inherited
+// FROM keeps nothing out.
+func inheritedWins(r *manifest.Report, environ []string) {
+	for i := range r.Entries {
+		e := &r.Entries[i]
+		if e.Status == manifest.Missing {
+			continue
+		}
+		if v, ok := lookup(environ, e.Target()); ok {
+			e.Status = manifest.Set
+			if v == "" {
+				e.Status = manifest.Empty
+			}
+		}
+	}
+}
+
+// withEnv returns environ with the variables of env set: one already
+// there takes the new value in its place, the others follow, sorted, so
+// that the order stays deterministic. It returns environ itself when env
+// is empty.
+func withEnv(environ []string, env map[string]string) []string {
+	if len(env) == 0 {
+		return environ
+	}
+	out := make([]string, 0, len(environ)+len(env))
+	done := make(map[string]bool, len(env))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if v, ok := env[name]; ok {
+			if !done[name] {
+				out = append(out, name+"="+v)
+				done[name] = true
+			}
+			continue
+		}
+		out = append(out, kv)
+	}
+	var rest []string
+	for name := range env {
+		if !done[name] {
+			rest = append(rest, name)
+		}
+	}
+	slices.Sort(rest)
+	for _, name := range rest {
+		out = append(out, name+"="+env[name])
+	}
+	return out
 }
 
 // emptySources deals with sources that returned no secrets. An empty
@@ -128,7 +201,7 @@ func (c *cli) emptySources(sources []fetch.Source, m *manifest.Manifest, unset e
 		if cs.n > 0 {
 			continue
 		}
-		if _, network := cs.Source.(*fusebase.Source); network && (m == nil || len(m.Keys) == 0 || unset != nil) {
+		if cs.network && (m == nil || len(m.Keys) == 0 || unset != nil) {
 			failed = append(failed, src.Name())
 			continue
 		}
@@ -188,15 +261,26 @@ func (c *cli) fetch(ctx context.Context, s *settings, sources []fetch.Source) ([
 	return secrets, err
 }
 
-// countingSource counts what a source returned, to tell an empty one.
+// countingSource counts what a source returned, to tell an empty one, and
+// keeps a network source's answer for the fallback copy.
 type countingSource struct {
 	fetch.Source
 	n int
+	// network is set for a source fetched over the network (or the
+	// fallback copy standing in for one).
+	network bool
+	// keep asks to keep the answer in kept: fetch.All may merge into the
+	// slice a source returns.
+	keep bool
+	kept []fetch.Secret
 }
 
 func (s *countingSource) Fetch(ctx context.Context) ([]fetch.Secret, error) {
 	secrets, err := s.Source.Fetch(ctx)
 	s.n = len(secrets)
+	if s.keep {
+		s.kept = slices.Clone(secrets)
+	}
 	return secrets, err
 }
 
@@ -227,8 +311,74 @@ func (s *settings) requiredKeys() ([]manifest.Key, error) {
 // loadManifest reads the manifests (DESIGN.md, "Which manifests"): the
 // one named by --manifest, else each secrets.manifest of the project root,
 // the selected app's folder, its backend/ folder and the working directory,
-// and adds the --require keys. It returns nil when none names a key.
-func (c *cli) loadManifest(s *settings) (*manifest.Manifest, error) {
+// and adds the --require keys. It returns nil when none names a key. With
+// --sidecar the sidecar's entry is the manifest instead, and its fixed env
+// is returned too.
+func (c *cli) loadManifest(s *settings) (*manifest.Manifest, map[string]string, error) {
+	if s.Sidecar.from != byDefault {
+		return c.sidecar(s)
+	}
+	m, err := c.readManifests(s)
+	return m, nil, err
+}
+
+// sidecar reads --sidecar NAME (DESIGN.md, "Sidecars"): the entry NAME of
+// the selected app's backend.sidecars[] or of one of its backend.jobs[]'s
+// sidecars[] in fusebase.json. Its secrets become a manifest, every key
+// required and the command getting those alone, and its env is returned
+// for the command. The sidecar's list is the whole manifest, so
+// --manifest and --require cannot go with it.
+func (c *cli) sidecar(s *settings) (*manifest.Manifest, map[string]string, error) {
+	name := originName(s.Sidecar.from, "--sidecar", "SECRETEXEC_SIDECAR")
+	switch {
+	case s.Manifest.from != byDefault:
+		return nil, nil, usagef("%s cannot go with %s: the sidecar's secrets are its manifest",
+			name, originName(s.Manifest.from, "--manifest", "SECRETEXEC_MANIFEST"))
+	case len(s.Require.v) > 0:
+		return nil, nil, usagef("%s cannot go with %s: the sidecar's secrets are its manifest",
+			name, originName(s.Require.from, "--require", "SECRETEXEC_REQUIRE"))
+	}
+	wd, _ := os.Getwd()
+	p, err := fusebase.FindProject(wd)
+	if err != nil {
+		return nil, nil, withHints(configf("%s: %w", name, err),
+			"--sidecar reads the app's sidecars from fusebase.json: run in the project's folder or one below it")
+	}
+	app, err := p.Pick(s.App.v, wd)
+	if err != nil {
+		var appErr *fusebase.AppError
+		if errors.As(err, &appErr) && len(appErr.Apps) > 0 {
+			err = withHints(err, "pick the app with --app ID or SECRETEXEC_APP, or run in its folder")
+		}
+		return nil, nil, &configError{err: err}
+	}
+	sc, err := p.Sidecar(app, s.Sidecar.v)
+	if err != nil {
+		return nil, nil, &configError{err: err}
+	}
+	m, err := sc.Manifest()
+	if err != nil {
+		return nil, nil, &configError{err: err}
+	}
+	if c.log.Enabled(context.Background(), slog.LevelDebug) {
+		env := slices.Sorted(maps.Keys(sc.Env))
+		c.log.Debug("sidecar", "name", sc.Name, "job", sc.Job, "file", p.File, "keys", len(m.Keys), "env", env)
+	}
+	return m, sc.Env, nil
+}
+
+// originName returns the name of a setting as the user gave it: its flag,
+// or its variable.
+func originName(f from, flag, variable string) string {
+	if f == byVariable {
+		return variable
+	}
+	return flag
+}
+
+// readManifests reads the manifests and the --require keys, as
+// loadManifest says.
+func (c *cli) readManifests(s *settings) (*manifest.Manifest, error) {
 	keys, err := s.requiredKeys()
 	if err != nil {
 		return nil, err

@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/secretexec/secretexec/inject"
+	"github.com/secretexec/secretexec/inject/mask"
 	"github.com/secretexec/secretexec/internal/logging"
 	"github.com/secretexec/secretexec/internal/startup"
+	"github.com/secretexec/secretexec/manifest"
 )
 
 // run fetches and checks the secrets, then execs the command with them, or
@@ -23,6 +25,9 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	}
 	if len(s.Command) == 0 {
 		return usagef("no command to run: secretexec [flags] -- COMMAND [ARG...]")
+	}
+	if s.Mask.v && s.MaskMinLength.v < 0 {
+		return configf("--mask-min-length must not be negative, not %d", s.MaskMinLength.v)
 	}
 	if s.supervised() {
 		// The supervisor listens to the interrupts itself; until it does,
@@ -62,14 +67,19 @@ func (c *cli) run(ctx context.Context, args []string) error {
 }
 
 // supervise runs the command as a child under --init and returns its
-// status as an *exitStatus. The interrupts stay armed until the supervisor
-// listens itself: then they are handed off, and one caught by then starts
-// no child. Under --watch, the polls start then too.
+// status as an *exitStatus, its output masked under --mask. The
+// interrupts stay armed until the supervisor listens itself: then they
+// are handed off, and one caught by then starts no child. Under --watch,
+// the polls start then too.
 func (c *cli) supervise(ctx context.Context, s *settings, path string, p *prepared) error {
 	if err := context.Cause(ctx); err != nil {
 		return err // interrupted between the fetch and the start
 	}
 	startup.ResumeGC() // the supervisor lives as long as the command
+	var m *mask.Masker
+	if s.Mask.v {
+		m = c.masker(s, p)
+	}
 	var w inject.Watch
 	var poll func(context.Context)
 	if s.Watch.v > 0 {
@@ -84,7 +94,7 @@ func (c *cli) supervise(ctx context.Context, s *settings, path string, p *prepar
 			go poll(ctx)
 		}
 		return nil
-	}, w)
+	}, m, w)
 	if errors.Is(err, inject.ErrChanged) {
 		return &exitStatus{code: exitTempFail}
 	}
@@ -95,6 +105,35 @@ func (c *cli) supervise(ctx context.Context, s *settings, path string, p *prepar
 		return &exitStatus{code: code}
 	}
 	return nil
+}
+
+// masker returns the masker of the secrets the command gets, under the
+// names it gets them by, and warns once, naming their keys, about values
+// too short to mask. With --no-override, a secret whose inherited variable
+// won is not the command's, and not masked.
+func (c *cli) masker(s *settings, p *prepared) *mask.Masker {
+	kept := make(map[string]bool, len(p.env.Overridden))
+	if !s.Override.v {
+		for _, name := range p.env.Overridden {
+			kept[name] = true
+		}
+	}
+	var secrets []mask.Secret
+	for _, sec := range p.secrets {
+		if !kept[sec.Key] {
+			secrets = append(secrets, mask.Secret{Name: sec.Key, Value: sec.Value})
+		}
+	}
+	m, short := mask.New(secrets, s.MaskMinLength.v)
+	if len(short) > 0 {
+		names := make([]string, len(short))
+		for i, name := range short {
+			names[i] = manifest.DisplayKey(name)
+		}
+		c.log.Warn(fmt.Sprintf("not masked, shorter than %d bytes: %s", s.MaskMinLength.v, strings.Join(names, ", ")),
+			slog.Any("keys", names), logging.Hints("--mask-min-length sets the shortest value masked"))
+	}
+	return m
 }
 
 func plural(n int, word string) string {

@@ -34,6 +34,7 @@ type settings struct {
 	Manifest     text                   `flag:"manifest" arg:"PATH" envconfig:"SECRETEXEC_MANIFEST" help:"the only required-key manifest (default: every secrets.manifest of the project root, the app, its backend/ folder and the working directory)"`
 	Require      keys                   `flag:"require" arg:"KEY[:DESC]" envconfig:"SECRETEXEC_REQUIRE" note:"(comma list of keys)" help:"a required key, repeatable; KEY? makes it optional"`
 	OnlyManifest setting[bool]          `flag:"only-manifest" envconfig:"SECRETEXEC_ONLY_MANIFEST" help:"the command gets only the keys the manifest names (least privilege)"`
+	Sidecar      text                   `flag:"sidecar" arg:"NAME" envconfig:"SECRETEXEC_SIDECAR" for:"run,check" help:"take the keys, renames and fixed env of the app's fusebase.json sidecar NAME (backend.sidecars[] or a job's sidecars[]); the command gets those keys alone"`
 	Timeout      setting[time.Duration] `flag:"timeout" arg:"DUR" envconfig:"SECRETEXEC_TIMEOUT" def:"30s" help:"total time for all fetching, retries included"`
 	Retries      setting[int]           `flag:"retries" arg:"N" envconfig:"SECRETEXEC_RETRIES" def:"8" help:"retries per source within that time"`
 	Override     setting[bool]          `flag:"no-override" negate:"true" envconfig:"SECRETEXEC_OVERRIDE" note:"=false" def:"true" help:"an inherited variable keeps its value over a secret of the same name"`
@@ -43,6 +44,15 @@ type settings struct {
 	Quiet        setting[bool]          `flag:"q,quiet" envconfig:"SECRETEXEC_QUIET" help:"only errors"`
 	Format       choice                 `flag:"format" arg:"FORMAT" for:"check,lint" help:"check: table or json (default table); lint: text or json (default text)"`
 	Strict       setting[bool]          `flag:"strict" for:"lint" help:"lint only: warnings fail too"`
+
+	// The fallback copy (DESIGN.md, "Fallback"); lint reads no secrets.
+	Fallback       text                   `flag:"fallback" arg:"PATH" envconfig:"SECRETEXEC_FALLBACK" for:"run,check" help:"keep an encrypted copy of the last good fetch at PATH, and start from it while the store is unavailable"`
+	FallbackMaxAge setting[time.Duration] `flag:"fallback-max-age" arg:"DUR" envconfig:"SECRETEXEC_FALLBACK_MAX_AGE" for:"run,check" def:"24h" help:"an older fallback copy is never used"`
+	Offline        setting[bool]          `flag:"offline" envconfig:"SECRETEXEC_OFFLINE" for:"run,check" help:"use only the fallback copy, no network at all"`
+
+	// --mask: the command's output through a masker (DESIGN, Mask).
+	Mask          setting[bool] `flag:"mask" envconfig:"SECRETEXEC_MASK" for:"run" help:"mask secret values in the command's output as [masked:KEY]; implies --init"`
+	MaskMinLength setting[int]  `flag:"mask-min-length" arg:"N" envconfig:"SECRETEXEC_MASK_MIN_LENGTH" def:"6" for:"run" help:"shorter values are not masked (warned)"`
 
 	// Watch (DESIGN.md, "Watch").
 	Watch       setting[time.Duration]  `flag:"watch" arg:"DUR" envconfig:"SECRETEXEC_WATCH" for:"run" help:"fetch again every DUR (at least 5s), give or take 20%, and on a change restart the command with the new secrets; implies --init"`
@@ -73,7 +83,7 @@ Flags (and the variable each one overrides):
 `
 
 // usageTail closes --help.
-const usageTail = `  -h, --help            print this help
+const usageTail = `  -h, --help              print this help
 
 Exit codes: the command's own; 64 usage; 65 required secrets unset or
 invalid; 69 store unavailable; 75 secrets changed (--on-change exit);
@@ -112,7 +122,7 @@ func usage() string {
 				right += " " + note
 			}
 		}
-		fmt.Fprintf(&b, "  %-20s  %s\n", left, right)
+		b.WriteString(strings.TrimRight(fmt.Sprintf("  %-22s  %s", left, right), " ") + "\n")
 		if def := f.Tag.Get("def"); def != "" && f.Type.Name() != "setting[bool]" {
 			help += " (default " + def + ")"
 		}

@@ -52,9 +52,9 @@ func (s *settings) checkWatch() error {
 }
 
 // supervised reports whether the command runs as a child: under --init,
-// and under --watch, which implies it.
+// and under --watch and --mask, which imply it.
 func (s *settings) supervised() bool {
-	return s.Init.v || s.Watch.v > 0
+	return s.Init.v || s.Watch.v > 0 || s.Mask.v
 }
 
 // watcher polls the sources for --watch and hands each changed set, once
@@ -71,8 +71,9 @@ type watcher struct {
 	// saves a TLS handshake a poll.
 	poll *cli
 	rec  *recorder
-	// manifest and sources are read once, by the first poll.
+	// manifest, fixed and sources are read once, by the first poll.
 	manifest *manifest.Manifest
+	fixed    map[string]string
 	sources  []fetch.Source
 
 	failed   int       // polls failed in a row: the outage so far
@@ -189,7 +190,11 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	if wait > 0 {
 		time.Sleep(wait)
 	}
-	w.changes <- inject.Change{Path: path, Env: p.env.Env}
+	change := inject.Change{Path: path, Env: p.env.Env}
+	if w.s.Mask.v {
+		change.Mask = w.c.masker(w.s, p) // the new values, under their names
+	}
+	w.changes <- change
 	return w.s.Watch.v
 }
 
@@ -197,7 +202,7 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 // first poll read: the same mapping and sources as the start's.
 func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
 	if w.sources == nil {
-		m, err := w.poll.loadManifest(w.s)
+		m, fixed, err := w.poll.loadManifest(w.s)
 		if err != nil {
 			return nil, err
 		}
@@ -205,9 +210,9 @@ func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.manifest, w.sources = m, sources
+		w.manifest, w.fixed, w.sources = m, fixed, sources
 	}
-	return w.poll.prepareFrom(ctx, w.s, w.manifest, w.sources)
+	return w.poll.prepareFrom(ctx, w.s, w.manifest, w.fixed, w.sources)
 }
 
 // failedPoll reports a poll that could not fetch: a warning at the start

@@ -180,7 +180,8 @@ func (i *Interrupts) Arm() {
 // must start with (the default, or ignored if they were ignored), while
 // they are still listened to: from then on none is caught by a handler on
 // another thread, which execve would end before it passed the signal on.
-// Then signal.Stop hands over whatever was caught before.
+// A handler already running on another thread is waited for
+// (awaitHandlers). Then signal.Stop hands over whatever was caught before.
 func (i *Interrupts) Stop() { i.disarm(true) }
 
 // HandOff stops listening without touching the signals' dispositions, for
@@ -201,6 +202,7 @@ func (i *Interrupts) disarm(restore bool) {
 	<-i.ready
 	if restore {
 		restoreSignals(Signals, i.ignored)
+		awaitHandlers(i.armed)
 	}
 	signal.Stop(i.ch) // returns once no signal is on its way to ch
 	close(i.done)

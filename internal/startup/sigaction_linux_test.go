@@ -1,0 +1,63 @@
+//go:build linux && (amd64 || arm64)
+
+package startup
+
+import (
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// TestHandlingSeesABlockingThread checks the sign awaitHandlers waits on:
+// another thread that blocks the interrupts, as one running the runtime's
+// handler does, is seen; once it unblocks them, it is not.
+func TestHandlingSeesABlockingThread(t *testing.T) {
+	want := uint64(1)<<(syscall.SIGTERM-1) | uint64(1)<<(syscall.SIGHUP-1)
+	runtime.LockOSThread() // self stays the thread the test runs on
+	defer runtime.UnlockOSThread()
+	self := strconv.Itoa(syscall.Gettid())
+	if handling(self, want) {
+		t.Fatal("a thread blocks the interrupts before the test blocked any")
+	}
+
+	blocked, unblock, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // the thread ends with the goroutine: its mask goes with it
+		all, old := ^uint64(0), uint64(0)
+		setMask(&all, &old)
+		close(blocked)
+		<-unblock
+		setMask(&old, nil)
+	}()
+	<-blocked
+	if !handling(self, want) {
+		t.Error("a thread that blocks every signal is not seen")
+	}
+	close(unblock)
+	<-done
+	for range 1000 { // the locked thread may take a moment to exit
+		if !handling(self, want) {
+			return
+		}
+		runtime.Gosched()
+	}
+	t.Error("still seen once the thread unblocked the signals and ended")
+}
+
+func setMask(set, old *uint64) {
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, 2, /* SIG_SETMASK */
+		uintptr(unsafe.Pointer(set)), uintptr(unsafe.Pointer(old)), 8, 0, 0)
+}
+
+// BenchmarkAwaitHandlers measures what the wait for handlers in flight
+// adds to a plain exec after a fetch: one read of each thread's stat file.
+func BenchmarkAwaitHandlers(b *testing.B) {
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+	for b.Loop() {
+		awaitHandlers(sigs)
+	}
+}
