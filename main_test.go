@@ -37,7 +37,7 @@ func (c cleanup) Run() int {
 
 // testOnlyLDFlags stamp the test build of secretexec; release builds never
 // have them.
-var testOnlyLDFlags = "-X github.com/secretexec/secretexec/internal/cli.testOnlyRetryWait=2ms -X github.com/secretexec/secretexec/internal/cli.testOnlyHeaderWait=300ms"
+var testOnlyLDFlags = "-X github.com/secretexec/secretexec/internal/cli.testOnlyRetryWait=2ms -X github.com/secretexec/secretexec/internal/cli.testOnlyHeaderWait=300ms -X github.com/secretexec/secretexec/internal/cli.testOnlyMinWatch=50ms"
 
 var (
 	buildOnce sync.Once

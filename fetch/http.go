@@ -53,6 +53,25 @@ type Client struct {
 	// per retry, never with a query string, a header or a body. Nil
 	// discards them.
 	Log *slog.Logger
+	// Transport, when set (see NewTransport), carries the requests
+	// instead of a transport of each Fetch's own, and keeps its idle
+	// connection from one Fetch to the next: for --watch, whose polls
+	// would otherwise each connect and shake hands again. HeaderWait is
+	// then the transport's.
+	Transport *http.Transport
+}
+
+// NewTransport returns a transport for Client.Transport: TLS verified as
+// for every fetch, and headerWait the time a request waits for the
+// answer's headers (zero: DefaultHeaderWait).
+func NewTransport(headerWait time.Duration) *http.Transport {
+	if headerWait <= 0 {
+		headerWait = DefaultHeaderWait
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	t.ResponseHeaderTimeout = headerWait
+	return t
 }
 
 // HTTP is a secrets endpoint: GET answers with either shape Decode reads,
@@ -203,10 +222,12 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 	}
 	req.Header.Set("User-Agent", ua)
 	req.SetResponseHandler(f.read)
-	// The transport is this fetch's own: close its idle connection when
+	// A transport of this fetch's own: close its idle connection when
 	// done, rather than hold a socket to the store while a supervised
 	// command runs (--init).
-	defer c.HTTPClient.CloseIdleConnections()
+	if h.Client.Transport == nil {
+		defer c.HTTPClient.CloseIdleConnections()
+	}
 	resp, err := c.Do(req)
 	if resp != nil {
 		defer resp.Body.Close()
@@ -221,9 +242,10 @@ func (h *HTTP) Fetch(ctx context.Context) ([]Secret, error) {
 // SSL_CERT_FILE and SSL_CERT_DIR) and refuses redirects to plain http on
 // a remote host.
 func (h *HTTP) httpClient(headerWait time.Duration) *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	t.ResponseHeaderTimeout = headerWait
+	t := h.Client.Transport
+	if t == nil {
+		t = NewTransport(headerWait)
+	}
 	return &http.Client{
 		Transport: t,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {

@@ -141,11 +141,13 @@ func (o *output) resize() bool {
 // copied, masked and written (see drainIdle), and restores the terminal.
 // A SIGTERM, SIGINT, SIGHUP or SIGQUIT from sigs meanwhile ends the wait,
 // and what is not written yet is lost: a reader of secretexec's stdout
-// that stopped reading must not keep it from exiting. Any other signal
-// from sigs is dropped, as after the command's exit without --mask.
-func (o *output) drain(sigs <-chan os.Signal) {
+// that stopped reading must not keep it from exiting. drain returns that
+// signal, for a supervisor that would start the command again (--watch)
+// to start nothing. Any other signal from sigs is dropped, as after the
+// command's exit without --mask.
+func (o *output) drain(sigs <-chan os.Signal) (interrupt os.Signal) {
 	if o == nil {
-		return
+		return nil
 	}
 	o.exited.Store(true)
 	for _, r := range o.reads {
@@ -166,6 +168,7 @@ wait:
 		case s := <-sigs:
 			switch s {
 			case syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT:
+				interrupt = s
 				break wait
 			}
 		}
@@ -173,6 +176,7 @@ wait:
 	if o.pty != nil {
 		o.pty.restore()
 	}
+	return interrupt
 }
 
 // tail reads f until its end: EOF, EIO from a pseudo-terminal's master

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"syscall"
 	"unsafe"
 
@@ -101,7 +100,7 @@ func Supervise(path string, argv, env []string, log *slog.Logger) (code int, err
 // nothing lost in between; if ready returns an error, no child is started
 // and that error is returned.
 func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready func() error) (code int, err error) {
-	return SuperviseMasked(path, argv, env, log, ready, nil)
+	return SuperviseWatch(path, argv, env, log, ready, nil, Watch{})
 }
 
 // SuperviseMasked is SuperviseAfter with the command's output masked by m,
@@ -112,6 +111,15 @@ func SuperviseAfter(path string, argv, env []string, log *slog.Logger, ready fun
 // the command has exited, SuperviseMasked returns when its output has
 // been written (see drainIdle) and the terminal restored.
 func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker) (code int, err error) {
+	return SuperviseWatch(path, argv, env, log, ready, m, Watch{})
+}
+
+// SuperviseWatch is SuperviseMasked that also acts on the changes w
+// delivers: it stops the command's process group and starts the command
+// again with the new environment (and the new masker, under --mask), or
+// with w.Exit returns ErrChanged once the group is stopped, with the code
+// of the command it stopped. See supervision for how a restart goes.
+func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker, w Watch) (code int, err error) {
 	sigs, chld := listen()
 	if ready != nil {
 		if err := ready(); err != nil {
@@ -122,32 +130,12 @@ func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready fu
 		return 0, err
 	}
 	pid1 := adoptOrphans(log)
-	pid, tty, out, err := startChild(path, argv, env, m, log)
-	if err != nil {
+	s := &supervision{argv: argv, log: log, w: w}
+	if err := s.start(path, env, m); err != nil {
 		return 0, err
 	}
-	// The fetch's memory is garbage now; give it back to the system, since
-	// the supervisor lives as long as the command.
-	debug.FreeOSMemory()
-	log.Debug("supervising", "pid", pid, "pid1", pid1, "terminal", tty)
-
-	for {
-		select {
-		case s := <-sigs:
-			if s == syscall.SIGWINCH && out.resize() {
-				continue
-			}
-			forward(pid, s.(syscall.Signal), log)
-		case <-chld:
-			if code, done := reap(pid, tty, log); done {
-				if tty && foregroundPgrp(0) == pid {
-					setForeground(0, syscall.Getpgrp())
-				}
-				out.drain(sigs)
-				return code, nil
-			}
-		}
-	}
+	log.Debug("supervising", "pid", s.pid, "pid1", pid1, "terminal", s.tty)
+	return s.loop(sigs, chld)
 }
 
 // listen starts listening to the signals Supervise forwards, and to

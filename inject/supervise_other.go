@@ -31,3 +31,8 @@ func SuperviseMasked(path string, argv, env []string, log *slog.Logger, ready fu
 func ScrubEnv(names ...string) error {
 	return errors.New("inject: scrubbing the environment is supported on linux only")
 }
+
+// SuperviseWatch is Supervise with restarts; see the Linux version.
+func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker, w Watch) (code int, err error) {
+	return Supervise(path, argv, env, log)
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -52,6 +53,10 @@ type cli struct {
 	// exit ends the run from elsewhere than Main, reporting err: only for a
 	// fetch stuck in a call that nothing can cancel.
 	exit func(err error)
+	// polling is set for a --watch poll, which must not end the run;
+	// transport carries the polls' requests, one connection kept alive.
+	polling   bool
+	transport *http.Transport
 }
 
 // dispatch runs the subcommand args name.
@@ -82,6 +87,13 @@ func (c *cli) fail(err error) int {
 	if errors.As(err, &status) {
 		return status.code
 	}
+	c.log.Error(err.Error(), errorAttrs(err)...)
+	return exitCode(err)
+}
+
+// errorAttrs are the attributes of err's log line: its hints, and the
+// keys it names.
+func errorAttrs(err error) []any {
 	attrs := []any{}
 	if h := hints(err); len(h) > 0 {
 		attrs = append(attrs, logging.Hints(h...))
@@ -89,8 +101,7 @@ func (c *cli) fail(err error) int {
 	if keys := unsetKeys(err); len(keys) > 0 {
 		attrs = append(attrs, slog.Any("keys", keys))
 	}
-	c.log.Error(err.Error(), attrs...)
-	return exitCode(err)
+	return attrs
 }
 
 // configure parses the settings of subcommand sub and sets up logging. It

@@ -93,7 +93,10 @@ func (c *cli) fetchFallback(ctx context.Context, s *settings, f *fallbackCopy, c
 		// stands in for none of those.
 	case fe.Kind == fetch.Permission:
 		f.remove(c.log)
-	case fe.Kind == fetch.Unavailable:
+	case fe.Kind == fetch.Unavailable && !c.polling:
+		// A --watch poll keeps the copy up to date but never stands in
+		// with it: the command runs already, and an outage is the poll's
+		// to report.
 		return c.fromCopy(ctx, s, f, counted, err)
 	}
 	return nil, false, err

@@ -52,6 +52,13 @@ func (c *cli) prepare(ctx context.Context, s *settings) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.prepareFrom(ctx, s, m, fixed, sources)
+}
+
+// prepareFrom is prepare with the manifest, the sidecar's fixed variables
+// and the sources read already: a --watch poll reads them once, for all
+// its polls.
+func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest, fixed map[string]string, sources []fetch.Source) (*prepared, error) {
 	fb, err := c.fallbackFor(s, sources)
 	if err != nil {
 		return nil, err
@@ -231,6 +238,9 @@ func remote(s *settings) bool {
 // a request, so the interrupts are armed before one is sent; local sources
 // arm them only if they turn out slow.
 func (c *cli) fetch(ctx context.Context, s *settings, sources []fetch.Source) ([]fetch.Secret, error) {
+	if c.polling {
+		return c.pollFetch(ctx, s, sources)
+	}
 	arm := c.intr.Arm
 	if remote(s) {
 		c.intr.Arm()
@@ -467,5 +477,6 @@ func (c *cli) client(s *settings) fetch.Client {
 	if d, err := time.ParseDuration(testOnlyHeaderWait); err == nil {
 		cl.HeaderWait = d
 	}
+	cl.Transport = c.transport
 	return cl
 }

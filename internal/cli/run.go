@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -25,11 +26,10 @@ func (c *cli) run(ctx context.Context, args []string) error {
 	if len(s.Command) == 0 {
 		return usagef("no command to run: secretexec [flags] -- COMMAND [ARG...]")
 	}
-	supervised := s.Init.v || s.Mask.v // --mask implies --init
 	if s.Mask.v && s.MaskMinLength.v < 0 {
 		return configf("--mask-min-length must not be negative, not %d", s.MaskMinLength.v)
 	}
-	if supervised {
+	if s.supervised() {
 		// The supervisor listens to the interrupts itself; until it does,
 		// they must be caught, not have their default effect.
 		c.intr.Arm()
@@ -56,12 +56,8 @@ func (c *cli) run(ctx context.Context, args []string) error {
 		plural(len(p.secrets), "secret"), strings.Join(p.sources, ", "), roundDuration(took), command),
 		slog.Int("secrets", len(p.secrets)), slog.Any("sources", p.sources),
 		slog.Float64("duration_ms", float64(took.Microseconds())/1000), slog.String("command", command))
-	if supervised {
-		var m *mask.Masker
-		if s.Mask.v {
-			m = c.masker(s, p)
-		}
-		return c.supervise(ctx, path, s.Command, p.env.Env, m)
+	if s.supervised() {
+		return c.supervise(ctx, s, path, p)
 	}
 	c.intr.Stop()
 	if err := context.Cause(ctx); err != nil {
@@ -71,18 +67,37 @@ func (c *cli) run(ctx context.Context, args []string) error {
 }
 
 // supervise runs the command as a child under --init and returns its
-// status as an *exitStatus, its output masked by m when m is not nil. The
+// status as an *exitStatus, its output masked under --mask. The
 // interrupts stay armed until the supervisor listens itself: then they
-// are handed off, and one caught by then starts no child.
-func (c *cli) supervise(ctx context.Context, path string, argv, env []string, m *mask.Masker) error {
+// are handed off, and one caught by then starts no child. Under --watch,
+// the polls start then too.
+func (c *cli) supervise(ctx context.Context, s *settings, path string, p *prepared) error {
 	if err := context.Cause(ctx); err != nil {
 		return err // interrupted between the fetch and the start
 	}
 	startup.ResumeGC() // the supervisor lives as long as the command
-	code, err := inject.SuperviseMasked(path, argv, env, c.log, func() error {
+	var m *mask.Masker
+	if s.Mask.v {
+		m = c.masker(s, p)
+	}
+	var w inject.Watch
+	var poll func(context.Context)
+	if s.Watch.v > 0 {
+		w, poll = c.watch(s, p)
+	}
+	code, err := inject.SuperviseWatch(path, s.Command, p.env.Env, c.log, func() error {
 		c.intr.HandOff()
-		return context.Cause(ctx)
-	}, m)
+		if err := context.Cause(ctx); err != nil {
+			return err
+		}
+		if poll != nil {
+			go poll(ctx)
+		}
+		return nil
+	}, m, w)
+	if errors.Is(err, inject.ErrChanged) {
+		return &exitStatus{code: exitTempFail}
+	}
 	if err != nil {
 		return err
 	}

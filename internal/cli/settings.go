@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
@@ -53,6 +54,13 @@ type settings struct {
 	Mask          setting[bool] `flag:"mask" envconfig:"SECRETEXEC_MASK" for:"run" help:"mask secret values in the command's output as [masked:KEY]; implies --init"`
 	MaskMinLength setting[int]  `flag:"mask-min-length" arg:"N" envconfig:"SECRETEXEC_MASK_MIN_LENGTH" def:"6" for:"run" help:"shorter values are not masked (warned)"`
 
+	// Watch (DESIGN.md, "Watch").
+	Watch       setting[time.Duration]  `flag:"watch" arg:"DUR" envconfig:"SECRETEXEC_WATCH" for:"run" help:"fetch again every DUR (at least 5s), give or take 20%, and on a change restart the command with the new secrets; implies --init"`
+	OnChange    choice                  `flag:"on-change" arg:"ACTION" envconfig:"SECRETEXEC_ON_CHANGE" def:"restart" choices:"restart,exit" for:"run" help:"what --watch does on a change: restart the command, or stop it and exit 75 so the orchestrator starts afresh"`
+	Splay       setting[time.Duration]  `flag:"splay" arg:"DUR" envconfig:"SECRETEXEC_SPLAY" def:"0s" for:"run" help:"a random wait in [0, DUR) before acting on a change, so replicas do not restart at once"`
+	StopSignal  setting[syscall.Signal] `flag:"stop-signal" arg:"SIG" envconfig:"SECRETEXEC_STOP_SIGNAL" def:"SIGTERM" for:"run" help:"the signal that stops the command on a change"`
+	StopTimeout setting[time.Duration]  `flag:"stop-timeout" arg:"DUR" envconfig:"SECRETEXEC_STOP_TIMEOUT" def:"10s" for:"run" help:"how long the command has to stop on a change before SIGKILL"`
+
 	// Command is what follows the flags: the command and its arguments,
 	// or lint's DIR.
 	Command []string `ignored:"true"`
@@ -78,8 +86,9 @@ Flags (and the variable each one overrides):
 const usageTail = `  -h, --help              print this help
 
 Exit codes: the command's own; 64 usage; 65 required secrets unset or
-invalid; 69 store unavailable; 76 malformed answer; 77 permission denied;
-78 configuration; 126 not executable; 127 not found; 128+n interrupted.
+invalid; 69 store unavailable; 75 secrets changed (--on-change exit);
+76 malformed answer; 77 permission denied; 78 configuration; 126 not
+executable; 127 not found; 128+n interrupted.
 No secret value is ever printed.
 `
 
@@ -198,6 +207,9 @@ func parseSettings(sub string, args []string) (*settings, error) {
 		return nil, configf("the timeout must be positive, not %s", s.Timeout.v)
 	case s.Retries.v < 0:
 		return nil, configf("the number of retries must not be negative, not %d", s.Retries.v)
+	}
+	if err := s.checkWatch(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -7,8 +7,10 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/secretexec/secretexec/inject"
 	"github.com/secretexec/secretexec/internal/redact"
 )
 
@@ -106,6 +108,10 @@ func parse[T any](text string) (T, error) {
 	case bool:
 		if v, err = strconv.ParseBool(text); err != nil {
 			return zero, errors.New("not a valid boolean (true or false)")
+		}
+	case syscall.Signal:
+		if v, err = inject.ParseSignal(text); err != nil {
+			return zero, err
 		}
 	case slog.Level:
 		switch strings.ToLower(text) {

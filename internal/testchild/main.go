@@ -31,6 +31,12 @@
 //	                            and block those in BLK ("-" for none),
 //	                            as tini's signal-configuration test does,
 //	                            then exec CMD
+//	testchild rotate DIR CODE IGNORE
+//	                            write its environment, one variable a
+//	                            line, to DIR/PID, then print "start PID";
+//	                            on SIGTERM print "term PID" and exit CODE,
+//	                            but for the first IGNORE of them (-1: all);
+//	                            on SIGUSR1 print "usr1 PID" and exit CODE
 //	testchild lastword SIG CODE EVERY
 //	                            start a helper that sends SIG to this
 //	                            process's parent, the supervisor, every
@@ -44,6 +50,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -142,6 +149,8 @@ func main() {
 		jobshell(args)
 	case "sigconf":
 		sigconf(arg(args, 0), arg(args, 1), args[2:])
+	case "rotate":
+		rotate(arg(args, 0), atoi(arg(args, 1)), atoi(arg(args, 2)))
 	case "lastword":
 		lastword(arg(args, 0), arg(args, 1), arg(args, 2))
 	case "avenge":
@@ -409,6 +418,40 @@ func ignoreAll() {
 		case syscall.SIGKILL, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
 		default:
 			signal.Ignore(s)
+		}
+	}
+}
+
+// rotate is the command of the --watch tests: it tells which environment
+// it got, and when it is told to stop.
+func rotate(dir string, code, ignore int) {
+	ch := make(chan os.Signal, 4)
+	signal.Notify(ch, syscall.SIGTERM, syscall.SIGUSR1)
+	var b strings.Builder
+	for _, kv := range os.Environ() {
+		b.WriteString(kv)
+		b.WriteByte('\n')
+	}
+	pid := strconv.Itoa(os.Getpid())
+	tmp := filepath.Join(dir, "."+pid)
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		fail(err.Error())
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, pid)); err != nil {
+		fail(err.Error())
+	}
+	fmt.Println("start", pid)
+	for s := range ch {
+		if s == syscall.SIGUSR1 {
+			fmt.Println("usr1", pid)
+			os.Exit(code)
+		}
+		fmt.Println("term", pid)
+		if ignore == 0 {
+			os.Exit(code)
+		}
+		if ignore > 0 {
+			ignore--
 		}
 	}
 }
