@@ -114,8 +114,8 @@ fi
 
 # Each case is held to its floor, measured in the same run; the targets are
 # BENCHMARKS.md's.
-pairs='file-10 floor-linked 1.10
-url-100 floor-fetch-100 1.15
+pairs='file-10 floor-linked 1.20
+url-100 floor-fetch-100 1.20
 url-10000 floor-fetch-10000 1.20
 floor-linked floor-exec -'
 

@@ -109,9 +109,11 @@ func main() {
 func idle(pid int, every, window time.Duration, counter *perSecond) {
 	time.Sleep(2 * time.Second)
 	cpu0, sw0 := cpuTime(pid)
+	flt0 := minorFaults(pid)
 	req0 := counter.total()
 	time.Sleep(window)
 	cpu1, sw1 := cpuTime(pid)
+	flt1 := minorFaults(pid)
 	polls := counter.total() - req0
 	hwm := status(pid, "VmHWM")
 	fmt.Printf("window     %s, --watch %s: %d polls\n", window, every, polls)
@@ -119,7 +121,24 @@ func idle(pid int, every, window time.Duration, counter *perSecond) {
 		float64(cpu1-cpu0)/1e6, float64(cpu1-cpu0)/1e6*float64(time.Minute)/float64(window),
 		float64(cpu1-cpu0)/1e3/float64(max(polls, 1)))
 	fmt.Printf("wake-ups   %d context switches (%.1f a second)\n", sw1-sw0, float64(sw1-sw0)/window.Seconds())
+	fmt.Printf("page faults %d (%.0f a poll)\n", flt1-flt0, float64(flt1-flt0)/float64(max(polls, 1)))
 	fmt.Printf("peak RSS   %s\n", hwm)
+}
+
+// minorFaults returns the minor page faults of pid so far: field 10 of
+// /proc/PID/stat, counted after the command name, which may hold blanks.
+func minorFaults(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 8 {
+		log.Fatalf("short /proc/%d/stat", pid)
+	}
+	n, _ := strconv.ParseInt(f[7], 10, 64) // field 10, counted from 1 with pid and comm before
+	return n
 }
 
 // herd reports the requests per second over the window.
