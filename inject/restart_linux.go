@@ -110,12 +110,7 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 				r.check = nil
 			}
 		case <-chld:
-			if code, done := reap(s.pid, s.tty, s.log); done {
-				s.exited, s.code = true, code
-				if s.tty && foregroundPgrp(0) == s.pid {
-					setForeground(0, syscall.Getpgrp())
-				}
-			}
+			s.reap()
 		}
 		if !s.exited {
 			continue
@@ -185,6 +180,12 @@ func (s *supervision) change(c Change) {
 		s.restart.next = c
 		return
 	}
+	// The command may have exited already, its SIGCHLD not taken yet:
+	// on a loaded or throttled machine both wake the loop at once. Then
+	// it exited on its own, and is neither stopped nor started again.
+	if s.reap() {
+		return
+	}
 	sig := s.w.StopSignal
 	if sig == 0 {
 		sig = syscall.SIGTERM
@@ -195,6 +196,18 @@ func (s *supervision) change(c Change) {
 		s.signal(syscall.SIGCONT)
 	}
 	s.restart = &restart{next: c, kill: time.NewTimer(s.w.StopTimeout)}
+}
+
+// reap reaps every child that has exited and reports whether the
+// command has.
+func (s *supervision) reap() bool {
+	if code, done := reap(s.pid, s.tty, s.log); done {
+		s.exited, s.code = true, code
+		if s.tty && foregroundPgrp(0) == s.pid {
+			setForeground(0, syscall.Getpgrp())
+		}
+	}
+	return s.exited
 }
 
 // killGroup sends SIGKILL to what is left of the command's group once the
