@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/secretexec/secretexec/inject/mask"
 )
@@ -250,4 +251,31 @@ func (s *supervision) endRestart() {
 // zombies included.
 func groupGone(pgid int) bool {
 	return syscall.Kill(-pgid, 0) == syscall.ESRCH
+}
+
+// CheckExecSize returns the error a start would return when argv and env
+// are larger than execve(2) takes (E2BIG), so that a --watch poll can
+// refuse such a set before it stops the command that runs. The limit is
+// Linux's (fs/exec.c, bprm_stack_limits): a quarter of the stack's soft
+// limit, at most three quarters of 8 MiB and at least 128 KiB, less a
+// pointer for each string; the strings, each with its NUL, and path,
+// which the kernel copies with them, must fit in what is left.
+func CheckExecSize(path string, argv, env []string) error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_STACK, &rl); err != nil {
+		return nil // the start will tell
+	}
+	limit := max(min(uint64(8<<20)/4*3, uint64(rl.Cur)/4), 128<<10)
+	ptrs := uint64(max(len(argv), 1)+len(env)) * uint64(unsafe.Sizeof(uintptr(0)))
+	size := uint64(len(path) + 1)
+	for _, s := range argv {
+		size += uint64(len(s) + 1)
+	}
+	for _, s := range env {
+		size += uint64(len(s) + 1)
+	}
+	if ptrs >= limit || size > limit-ptrs {
+		return startError(argv[0], syscall.E2BIG)
+	}
+	return nil
 }

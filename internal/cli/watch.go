@@ -158,6 +158,10 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	}
 	// A secret may have changed PATH.
 	path, err := inject.LookPath(w.s.Command[0], p.env.Env)
+	if err == nil {
+		// A set too large to start with must not stop the command.
+		err = inject.CheckExecSize(path, w.s.Command, p.env.Env)
+	}
 	if err != nil {
 		rec.replay(ctx)
 		w.refuse(err)

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretexec/secretexec/internal/spawn"
+)
+
+// TestWatchRefusesTooLargeSet checks that a changed set too large to
+// start the command with (execve's E2BIG, which the start reports as a
+// validation error) is refused like any set that fails its checks: the
+// command that runs is not stopped for it.
+func TestWatchRefusesTooLargeSet(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	// A poll has half the interval to fetch the large set.
+	w := startWatch(t, api, time.Second, nil, rotate(t, 0, 0)...)
+	first := w.started()
+	// 60 values of 120 KiB: each one within the 128 KiB a variable may
+	// hold, together over what execve takes (6 MiB at most).
+	var kv []string
+	for i := range 60 {
+		kv = append(kv, fmt.Sprintf("BIG_%02d", i), "canary-"+strings.Repeat("x", 120<<10))
+	}
+	api.SetSecrets(watchApp, secrets(kv...)...)
+	spawn.Await(t, w.errs, "the new set is refused")
+	w.polls(1)
+	w.quiet()
+	alive(t, first)
+	if lines := w.stderrLines("larger than the system allows"); len(lines) != 1 {
+		t.Errorf("the refusal was reported %d times; want once, saying why: %q", len(lines), lines)
+	}
+
+	// A set that fits again restarts the command.
+	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
+	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
+	w.wantEnv(w.started(), "API_TOKEN", "canary-two")
+}
