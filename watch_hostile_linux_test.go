@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,4 +39,44 @@ func TestWatchRefusesTooLargeSet(t *testing.T) {
 	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
 	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
 	w.wantEnv(w.started(), "API_TOKEN", "canary-two")
+}
+
+// TestWatchFallbackWriteFails checks that a --fallback copy the polls
+// cannot write is warned of, as at the start (README: "a read-only or
+// full disk, or a missing folder, is one warning"), once and not at every
+// poll, and that the command keeps running.
+func TestWatchFallbackWriteFails(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	folder := filepath.Join(t.TempDir(), "cache")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copy := filepath.Join(folder, "copy")
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
+	first := w.started()
+	// The folder goes, and a file takes its name: the copy cannot be
+	// written, whoever runs the test (root included).
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(folder, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spawn.Await(t, w.errs, "secretexec: warning: the fallback copy is not updated")
+	w.polls(3)
+	if lines := w.stderrLines("the fallback copy is not updated"); len(lines) != 1 {
+		t.Errorf("%d warnings; want one: %q", len(lines), lines)
+	}
+
+	// Once it can be written again, the next poll writes it.
+	os.Remove(folder)
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.polls(2)
+	if _, err := os.Stat(copy); err != nil {
+		t.Errorf("the copy was not written again: %v", err)
+	}
+	w.quiet()
+	alive(t, first)
 }

@@ -35,6 +35,7 @@ type prepared struct {
 	sources []string
 	report  *manifest.Report
 	env     *inject.Result
+	copyErr error // the --fallback copy could not be written
 }
 
 // prepare fetches the secrets, checks them against the manifest and
@@ -131,7 +132,12 @@ func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest
 	for _, name := range p.env.NonPortable {
 		c.log.Warn(fmt.Sprintf("secret %s is not a portable variable name; shells cannot read it", manifest.DisplayKey(name)))
 	}
-	fb.keep(c.log, counted) // the set passed its checks: the last known good
+	// The set passed its checks: the last known good. A --watch poll
+	// leaves the warning to the watcher, which gives one per streak of
+	// failed writes rather than one a poll.
+	if p.copyErr = fb.keep(c.log, counted); p.copyErr != nil && !c.polling {
+		c.log.Warn("the fallback copy is not updated: " + p.copyErr.Error())
+	}
 	return p, nil
 }
 

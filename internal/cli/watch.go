@@ -79,6 +79,9 @@ type watcher struct {
 	failed   int       // polls failed in a row: the outage so far
 	since    time.Time // when the outage began
 	rejected string    // the last refused set's error, reported once
+	// copyFailing is set while the --fallback copy cannot be written:
+	// that is warned of once, not at every poll.
+	copyFailing bool
 }
 
 // watch returns what the supervisor needs for --watch, and the poller to
@@ -105,7 +108,7 @@ func (c *cli) newWatcher(s *settings, p *prepared) *watcher {
 	// The supervisor wipes the credential from the process's environment
 	// block, where the settings read it from; the polls still need it.
 	s.APIKey.v = strings.Clone(s.APIKey.v)
-	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change), rec: &recorder{}}
+	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change), rec: &recorder{}, copyFailing: p.copyErr != nil}
 	pc := *c
 	pc.log = slog.New(recordHandler{rec: w.rec, h: c.log.Handler()})
 	pc.polling, pc.transport = true, fetch.NewTransport(c.client(s).HeaderWait)
@@ -149,6 +152,7 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 		w.refuse(err)
 		return w.s.Watch.v
 	}
+	w.copyWritten(p.copyErr)
 	digests := digest(p.env.Env)
 	changed, added, removed := diff(w.digests, digests)
 	if len(changed)+len(added)+len(removed) == 0 {
@@ -242,6 +246,19 @@ func (w *watcher) recovered() {
 	w.c.log.Info(fmt.Sprintf("the secrets can be fetched again, after %s and %s",
 		roundDuration(time.Since(w.since)), plural(w.failed, "failed poll")))
 	w.failed = 0
+}
+
+// copyWritten reports a --fallback copy that a poll could not write (err):
+// a warning when writes start failing, as a run gives one, and nothing
+// while they go on failing. A poll that writes the copy ends the streak.
+func (w *watcher) copyWritten(err error) {
+	switch {
+	case err == nil:
+		w.copyFailing = false
+	case !w.copyFailing:
+		w.copyFailing = true
+		w.c.log.Warn("the fallback copy is not updated: " + err.Error())
+	}
 }
 
 // refuse reports a new set that failed the checks; the command keeps the
