@@ -80,3 +80,27 @@ func TestWatchFallbackWriteFails(t *testing.T) {
 	w.quiet()
 	alive(t, first)
 }
+
+// TestWatchKeepsMapping checks that the polls map the secrets as the
+// start did (DESIGN.md, "Watch": the same mapping), even when the
+// manifest is edited after the start: a change to the file alone
+// restarts nothing, and a rotation keeps the start's names.
+func TestWatchKeepsMapping(t *testing.T) {
+	api := newWatchAPI(t, "PG_URL", "canary-one")
+	m := filepath.Join(t.TempDir(), "secrets.manifest")
+	if err := os.WriteFile(m, []byte("PG_URL as DATABASE_URL\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--manifest", m}, rotate(t, 0, 0)...)
+	first := w.started()
+	if err := os.WriteFile(m, []byte("PG_URL as DB_URL\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.polls(3)
+	w.quiet()
+	alive(t, first)
+
+	api.SetSecrets(watchApp, secrets("PG_URL", "canary-two")...)
+	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
+	w.wantEnv(w.started(), "DATABASE_URL", "canary-two", "DB_URL", "-", "PG_URL", "-")
+}

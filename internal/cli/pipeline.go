@@ -36,6 +36,10 @@ type prepared struct {
 	report  *manifest.Report
 	env     *inject.Result
 	copyErr error // the --fallback copy could not be written
+	// manifest and fixed are what the set was checked and mapped with,
+	// for the --watch polls to use the same.
+	manifest *manifest.Manifest
+	fixed    map[string]string
 }
 
 // prepare fetches the secrets, checks them against the manifest and
@@ -64,7 +68,7 @@ func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{}
+	p := &prepared{manifest: m, fixed: fixed}
 	for _, src := range sources {
 		p.sources = append(p.sources, src.Name())
 	}

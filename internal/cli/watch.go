@@ -71,7 +71,9 @@ type watcher struct {
 	// saves a TLS handshake a poll.
 	poll *cli
 	rec  *recorder
-	// manifest, fixed and sources are read once, by the first poll.
+	// manifest and fixed are the start's, so that every poll maps the
+	// secrets as the start did, whatever happens to the files they came
+	// from; sources are read once, by the first poll.
 	manifest *manifest.Manifest
 	fixed    map[string]string
 	sources  []fetch.Source
@@ -108,7 +110,8 @@ func (c *cli) newWatcher(s *settings, p *prepared) *watcher {
 	// The supervisor wipes the credential from the process's environment
 	// block, where the settings read it from; the polls still need it.
 	s.APIKey.v = strings.Clone(s.APIKey.v)
-	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change), rec: &recorder{}, copyFailing: p.copyErr != nil}
+	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change), rec: &recorder{}, copyFailing: p.copyErr != nil,
+		manifest: p.manifest, fixed: p.fixed}
 	pc := *c
 	pc.log = slog.New(recordHandler{rec: w.rec, h: c.log.Handler()})
 	pc.polling, pc.transport = true, fetch.NewTransport(c.client(s).HeaderWait)
@@ -206,19 +209,16 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	return w.s.Watch.v
 }
 
-// prepare runs the pipeline for a poll, with the manifest and sources the
-// first poll read: the same mapping and sources as the start's.
+// prepare runs the pipeline for a poll, with the start's manifest and the
+// sources the first poll read: the same mapping and sources as the
+// start's.
 func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
 	if w.sources == nil {
-		m, fixed, err := w.poll.loadManifest(w.s)
-		if err != nil {
-			return nil, err
-		}
 		sources, err := w.poll.sources(w.s)
 		if err != nil {
 			return nil, err
 		}
-		w.manifest, w.fixed, w.sources = m, fixed, sources
+		w.sources = sources
 	}
 	return w.poll.prepareFrom(ctx, w.s, w.manifest, w.fixed, w.sources)
 }
