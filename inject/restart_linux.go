@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/secretexec/secretexec/inject/mask"
 )
@@ -110,12 +111,7 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 				r.check = nil
 			}
 		case <-chld:
-			if code, done := reap(s.pid, s.tty, s.log); done {
-				s.exited, s.code = true, code
-				if s.tty && foregroundPgrp(0) == s.pid {
-					setForeground(0, syscall.Getpgrp())
-				}
-			}
+			s.reap()
 		}
 		if !s.exited {
 			continue
@@ -185,6 +181,12 @@ func (s *supervision) change(c Change) {
 		s.restart.next = c
 		return
 	}
+	// The command may have exited already, its SIGCHLD not taken yet:
+	// on a loaded or throttled machine both wake the loop at once. Then
+	// it exited on its own, and is neither stopped nor started again.
+	if s.reap() {
+		return
+	}
 	sig := s.w.StopSignal
 	if sig == 0 {
 		sig = syscall.SIGTERM
@@ -195,6 +197,18 @@ func (s *supervision) change(c Change) {
 		s.signal(syscall.SIGCONT)
 	}
 	s.restart = &restart{next: c, kill: time.NewTimer(s.w.StopTimeout)}
+}
+
+// reap reaps every child that has exited and reports whether the
+// command has.
+func (s *supervision) reap() bool {
+	if code, done := reap(s.pid, s.tty, s.log); done {
+		s.exited, s.code = true, code
+		if s.tty && foregroundPgrp(0) == s.pid {
+			setForeground(0, syscall.Getpgrp())
+		}
+	}
+	return s.exited
 }
 
 // killGroup sends SIGKILL to what is left of the command's group once the
@@ -237,4 +251,31 @@ func (s *supervision) endRestart() {
 // zombies included.
 func groupGone(pgid int) bool {
 	return syscall.Kill(-pgid, 0) == syscall.ESRCH
+}
+
+// CheckExecSize returns the error a start would return when argv and env
+// are larger than execve(2) takes (E2BIG), so that a --watch poll can
+// refuse such a set before it stops the command that runs. The limit is
+// Linux's (fs/exec.c, bprm_stack_limits): a quarter of the stack's soft
+// limit, at most three quarters of 8 MiB and at least 128 KiB, less a
+// pointer for each string; the strings, each with its NUL, and path,
+// which the kernel copies with them, must fit in what is left.
+func CheckExecSize(path string, argv, env []string) error {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_STACK, &rl); err != nil {
+		return nil // the start will tell
+	}
+	limit := max(min(uint64(8<<20)/4*3, uint64(rl.Cur)/4), 128<<10)
+	ptrs := uint64(max(len(argv), 1)+len(env)) * uint64(unsafe.Sizeof(uintptr(0)))
+	size := uint64(len(path) + 1)
+	for _, s := range argv {
+		size += uint64(len(s) + 1)
+	}
+	for _, s := range env {
+		size += uint64(len(s) + 1)
+	}
+	if ptrs >= limit || size > limit-ptrs {
+		return startError(argv[0], syscall.E2BIG)
+	}
+	return nil
 }

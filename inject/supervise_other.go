@@ -36,3 +36,6 @@ func ScrubEnv(names ...string) error {
 func SuperviseWatch(path string, argv, env []string, log *slog.Logger, ready func() error, m *mask.Masker, w Watch) (code int, err error) {
 	return Supervise(path, argv, env, log)
 }
+
+// CheckExecSize is not checked here: a start that is refused says so.
+func CheckExecSize(path string, argv, env []string) error { return nil }

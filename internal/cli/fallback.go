@@ -169,18 +169,19 @@ func (f *fallbackCopy) read(now time.Time) (*fallback.Copy, [][]fetch.Secret, er
 // they were reached: the caller calls it once the set has passed the run's
 // checks, so that the copy stays the last known good set. An answer that
 // fails the run (empty, a key with no value) must not take the place of
-// the set the next outage would start from.
-func (f *fallbackCopy) keep(log *slog.Logger, counted []fetch.Source) {
+// the set the next outage would start from. It returns the error of a
+// copy that cannot be written, for the caller to warn of: the run goes on.
+func (f *fallbackCopy) keep(log *slog.Logger, counted []fetch.Source) error {
 	if f == nil || f.fetched.IsZero() {
-		return
+		return nil
 	}
-	f.save(log, counted, f.fetched)
+	return f.save(log, counted, f.fetched)
 }
 
 // save replaces the copy with what the network sources returned, merged
-// (see fallbackCopy). A copy that cannot be written is a warning: the run
-// goes on.
-func (f *fallbackCopy) save(log *slog.Logger, counted []fetch.Source, fetched time.Time) {
+// (see fallbackCopy), and returns the error of a copy that cannot be
+// written.
+func (f *fallbackCopy) save(log *slog.Logger, counted []fetch.Source, fetched time.Time) error {
 	var secrets []fetch.Secret
 	at := make(map[string]int)
 	for n, i := range f.index {
@@ -195,10 +196,10 @@ func (f *fallbackCopy) save(log *slog.Logger, counted []fetch.Source, fetched ti
 		}
 	}
 	if err := fallback.Write(f.path, f.apiKey, f.endpoints, secrets, fetched); err != nil {
-		log.Warn("the fallback copy is not updated: " + err.Error())
-		return
+		return err
 	}
 	log.Debug("fallback copy written", "path", f.path, "secrets", len(secrets))
+	return nil
 }
 
 // remove deletes the copy once the store refused the key: a copy must

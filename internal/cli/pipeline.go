@@ -35,6 +35,11 @@ type prepared struct {
 	sources []string
 	report  *manifest.Report
 	env     *inject.Result
+	copyErr error // the --fallback copy could not be written
+	// manifest and fixed are what the set was checked and mapped with,
+	// for the --watch polls to use the same.
+	manifest *manifest.Manifest
+	fixed    map[string]string
 }
 
 // prepare fetches the secrets, checks them against the manifest and
@@ -63,7 +68,7 @@ func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{}
+	p := &prepared{manifest: m, fixed: fixed}
 	for _, src := range sources {
 		p.sources = append(p.sources, src.Name())
 	}
@@ -131,7 +136,12 @@ func (c *cli) prepareFrom(ctx context.Context, s *settings, m *manifest.Manifest
 	for _, name := range p.env.NonPortable {
 		c.log.Warn(fmt.Sprintf("secret %s is not a portable variable name; shells cannot read it", manifest.DisplayKey(name)))
 	}
-	fb.keep(c.log, counted) // the set passed its checks: the last known good
+	// The set passed its checks: the last known good. A --watch poll
+	// leaves the warning to the watcher, which gives one per streak of
+	// failed writes rather than one a poll.
+	if p.copyErr = fb.keep(c.log, counted); p.copyErr != nil && !c.polling {
+		c.log.Warn("the fallback copy is not updated: " + p.copyErr.Error())
+	}
 	return p, nil
 }
 

@@ -71,7 +71,9 @@ type watcher struct {
 	// saves a TLS handshake a poll.
 	poll *cli
 	rec  *recorder
-	// manifest, fixed and sources are read once, by the first poll.
+	// manifest and fixed are the start's, so that every poll maps the
+	// secrets as the start did, whatever happens to the files they came
+	// from; sources are read once, by the first poll.
 	manifest *manifest.Manifest
 	fixed    map[string]string
 	sources  []fetch.Source
@@ -79,6 +81,9 @@ type watcher struct {
 	failed   int       // polls failed in a row: the outage so far
 	since    time.Time // when the outage began
 	rejected string    // the last refused set's error, reported once
+	// copyFailing is set while the --fallback copy cannot be written:
+	// that is warned of once, not at every poll.
+	copyFailing bool
 }
 
 // watch returns what the supervisor needs for --watch, and the poller to
@@ -105,7 +110,8 @@ func (c *cli) newWatcher(s *settings, p *prepared) *watcher {
 	// The supervisor wipes the credential from the process's environment
 	// block, where the settings read it from; the polls still need it.
 	s.APIKey.v = strings.Clone(s.APIKey.v)
-	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change), rec: &recorder{}}
+	w := &watcher{c: c, s: s, digests: digest(p.env.Env), changes: make(chan inject.Change), rec: &recorder{}, copyFailing: p.copyErr != nil,
+		manifest: p.manifest, fixed: p.fixed}
 	pc := *c
 	pc.log = slog.New(recordHandler{rec: w.rec, h: c.log.Handler()})
 	pc.polling, pc.transport = true, fetch.NewTransport(c.client(s).HeaderWait)
@@ -149,6 +155,7 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 		w.refuse(err)
 		return w.s.Watch.v
 	}
+	w.copyWritten(p.copyErr)
 	digests := digest(p.env.Env)
 	changed, added, removed := diff(w.digests, digests)
 	if len(changed)+len(added)+len(removed) == 0 {
@@ -158,6 +165,10 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	}
 	// A secret may have changed PATH.
 	path, err := inject.LookPath(w.s.Command[0], p.env.Env)
+	if err == nil {
+		// A set too large to start with must not stop the command.
+		err = inject.CheckExecSize(path, w.s.Command, p.env.Env)
+	}
 	if err != nil {
 		rec.replay(ctx)
 		w.refuse(err)
@@ -198,19 +209,16 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	return w.s.Watch.v
 }
 
-// prepare runs the pipeline for a poll, with the manifest and sources the
-// first poll read: the same mapping and sources as the start's.
+// prepare runs the pipeline for a poll, with the start's manifest and the
+// sources the first poll read: the same mapping and sources as the
+// start's.
 func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
 	if w.sources == nil {
-		m, fixed, err := w.poll.loadManifest(w.s)
-		if err != nil {
-			return nil, err
-		}
 		sources, err := w.poll.sources(w.s)
 		if err != nil {
 			return nil, err
 		}
-		w.manifest, w.fixed, w.sources = m, fixed, sources
+		w.sources = sources
 	}
 	return w.poll.prepareFrom(ctx, w.s, w.manifest, w.fixed, w.sources)
 }
@@ -238,6 +246,19 @@ func (w *watcher) recovered() {
 	w.c.log.Info(fmt.Sprintf("the secrets can be fetched again, after %s and %s",
 		roundDuration(time.Since(w.since)), plural(w.failed, "failed poll")))
 	w.failed = 0
+}
+
+// copyWritten reports a --fallback copy that a poll could not write (err):
+// a warning when writes start failing, as a run gives one, and nothing
+// while they go on failing. A poll that writes the copy ends the streak.
+func (w *watcher) copyWritten(err error) {
+	switch {
+	case err == nil:
+		w.copyFailing = false
+	case !w.copyFailing:
+		w.copyFailing = true
+		w.c.log.Warn("the fallback copy is not updated: " + err.Error())
+	}
 }
 
 // refuse reports a new set that failed the checks; the command keeps the

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/secretexec/secretexec/internal/spawn"
+)
+
+// TestWatchRefusesTooLargeSet checks that a changed set too large to
+// start the command with (execve's E2BIG, which the start reports as a
+// validation error) is refused like any set that fails its checks: the
+// command that runs is not stopped for it.
+func TestWatchRefusesTooLargeSet(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	// A poll has half the interval to fetch the large set.
+	w := startWatch(t, api, time.Second, nil, rotate(t, 0, 0)...)
+	first := w.started()
+	// 60 values of 120 KiB: each one within the 128 KiB a variable may
+	// hold, together over what execve takes (6 MiB at most).
+	var kv []string
+	for i := range 60 {
+		kv = append(kv, fmt.Sprintf("BIG_%02d", i), "canary-"+strings.Repeat("x", 120<<10))
+	}
+	api.SetSecrets(watchApp, secrets(kv...)...)
+	spawn.Await(t, w.errs, "the new set is refused")
+	w.polls(1)
+	w.quiet()
+	alive(t, first)
+	if lines := w.stderrLines("larger than the system allows"); len(lines) != 1 {
+		t.Errorf("the refusal was reported %d times; want once, saying why: %q", len(lines), lines)
+	}
+
+	// A set that fits again restarts the command.
+	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two")...)
+	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
+	w.wantEnv(w.started(), "API_TOKEN", "canary-two")
+}
+
+// TestWatchFallbackWriteFails checks that a --fallback copy the polls
+// cannot write is warned of, as at the start (README: "a read-only or
+// full disk, or a missing folder, is one warning"), once and not at every
+// poll, and that the command keeps running.
+func TestWatchFallbackWriteFails(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	folder := filepath.Join(t.TempDir(), "cache")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	copy := filepath.Join(folder, "copy")
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
+	first := w.started()
+	// The folder goes, and a file takes its name: the copy cannot be
+	// written, whoever runs the test (root included).
+	if err := os.RemoveAll(folder); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(folder, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spawn.Await(t, w.errs, "secretexec: warning: the fallback copy is not updated")
+	w.polls(3)
+	if lines := w.stderrLines("the fallback copy is not updated"); len(lines) != 1 {
+		t.Errorf("%d warnings; want one: %q", len(lines), lines)
+	}
+
+	// Once it can be written again, the next poll writes it.
+	os.Remove(folder)
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	w.polls(2)
+	if _, err := os.Stat(copy); err != nil {
+		t.Errorf("the copy was not written again: %v", err)
+	}
+	w.quiet()
+	alive(t, first)
+}
+
+// TestWatchKeepsMapping checks that the polls map the secrets as the
+// start did (DESIGN.md, "Watch": the same mapping), even when the
+// manifest is edited after the start: a change to the file alone
+// restarts nothing, and a rotation keeps the start's names.
+func TestWatchKeepsMapping(t *testing.T) {
+	api := newWatchAPI(t, "PG_URL", "canary-one")
+	m := filepath.Join(t.TempDir(), "secrets.manifest")
+	if err := os.WriteFile(m, []byte("PG_URL as DATABASE_URL\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--manifest", m}, rotate(t, 0, 0)...)
+	first := w.started()
+	if err := os.WriteFile(m, []byte("PG_URL as DB_URL\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.polls(3)
+	w.quiet()
+	alive(t, first)
+
+	api.SetSecrets(watchApp, secrets("PG_URL", "canary-two")...)
+	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
+	w.wantEnv(w.started(), "DATABASE_URL", "canary-two", "DB_URL", "-", "PG_URL", "-")
+}
