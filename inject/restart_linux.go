@@ -128,6 +128,13 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 			}
 			s.log.Warn(fmt.Sprintf("processes of the command's group %d are left after SIGKILL; going on without them", s.pid))
 		}
+		// An interrupt queued behind the old command's exit ends the
+		// supervision: nothing new starts.
+		if s.takeQueued(sigs) {
+			s.endRestart()
+			s.out.drain(sigs)
+			return s.code, nil
+		}
 		s.endRestart()
 		// What is left of the old command's output is written before the
 		// new one starts. An interrupt meanwhile (with nothing left of the
@@ -165,6 +172,19 @@ func (s *supervision) forward(sig syscall.Signal) {
 	case syscall.SIGHUP, syscall.SIGQUIT:
 		if s.restart != nil {
 			s.halt = true
+		}
+	}
+}
+
+// takeQueued forwards the signals already queued, without waiting for
+// more, and reports whether one of them stopped restarts (see forward).
+func (s *supervision) takeQueued(sigs <-chan os.Signal) (halt bool) {
+	for {
+		select {
+		case sig := <-sigs:
+			s.forward(sig.(syscall.Signal))
+		default:
+			return s.halt
 		}
 	}
 }
