@@ -117,20 +117,16 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 			continue
 		}
 		r := s.restart
-		if r == nil || s.halt {
-			s.endRestart()
-			s.out.drain(sigs)
-			return s.code, nil
-		}
-		if !groupGone(s.pid) {
+		if r != nil && !s.halt && !groupGone(s.pid) {
 			if !r.killed || r.check != nil {
 				continue
 			}
 			s.log.Warn(fmt.Sprintf("processes of the command's group %d are left after SIGKILL; going on without them", s.pid))
 		}
-		// An interrupt queued behind the old command's exit ends the
-		// supervision: nothing new starts.
-		if s.takeQueued(sigs) {
+		// The command's own exit ends the supervision, and so does an
+		// interrupt, also one queued behind the old command's exit:
+		// nothing new starts.
+		if r == nil || s.takeQueued(sigs) {
 			s.endRestart()
 			s.out.drain(sigs)
 			return s.code, nil
