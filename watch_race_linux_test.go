@@ -34,30 +34,114 @@ func zombie(t *testing.T, pid int) {
 	t.Fatalf("command %d did not exit within %s", pid, spawn.Wait)
 }
 
+// stoppedState waits until process pid is stopped (SIGSTOP has taken
+// effect: kill(2) returns before it does).
+func stoppedState(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(spawn.Wait)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && f[0] == "T" {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("process %d did not stop within %s", pid, spawn.Wait)
+}
+
+// splayOf reads the wait from a "restarting the command in D (--splay)" line.
+func splayOf(t *testing.T, line string) time.Duration {
+	t.Helper()
+	_, rest, ok := strings.Cut(line, " in ")
+	d, err := time.ParseDuration(strings.TrimSuffix(rest, " (--splay)"))
+	if !ok || err != nil {
+		t.Fatalf("no splay in %q", line)
+	}
+	return d
+}
+
 // TestWatchExitWithChange checks that a command that exits on its own
 // when a change is due ends secretexec with its status, and is not
 // started again: here it exits while the splay runs out.
+//
+// A trial counts only if secretexec was stopped while the splay still
+// held the change: the splay is random, and a loaded machine may take a
+// while to read the line and stop secretexec. Trials with a short splay,
+// or where the change went out before secretexec stopped, are run again.
 func TestWatchExitWithChange(t *testing.T) {
-	const splay = 20 * time.Millisecond
-	for i := range 8 {
+	const (
+		splay    = time.Second
+		minSplay = 300 * time.Millisecond
+		trials   = 4
+	)
+	for i, done := 0, 0; done < trials; i++ {
+		if i == 10*trials {
+			t.Fatalf("only %d of %d trials stopped secretexec while the splay held the change", done, i)
+		}
 		api := newWatchAPI(t, "API_TOKEN", "canary-one")
 		w := startWatch(t, api, 100*time.Millisecond, []string{"--splay", splay.String()}, rotate(t, 7, 0)...)
 		first := w.started()
 		api.SetSecrets(watchApp, secrets("API_TOKEN", fmt.Sprintf("canary-%d", i))...)
-		spawn.Await(t, w.errs, "restarting the command")
+		lines := spawn.Await(t, w.errs, "restarting the command")
+		if splayOf(t, lines[len(lines)-1]) < minSplay {
+			w.stop()
+			continue
+		}
 		// The change is held by the splay now; the command exits on its
 		// own (SIGUSR1: exit 7) while secretexec is stopped, and the
 		// splay runs out meanwhile.
 		w.cmd.Process.Signal(syscall.SIGSTOP)
+		stoppedState(t, w.cmd.Process.Pid)
+		time.Sleep(50 * time.Millisecond) // for its last lines to be read
+		if len(w.stderrLines("stopping the command")) > 0 {
+			w.cmd.Process.Signal(syscall.SIGCONT)
+			w.stop()
+			continue
+		}
 		syscall.Kill(first, syscall.SIGUSR1)
 		zombie(t, first)
-		time.Sleep(2 * splay)
+		time.Sleep(splay)
 		w.cmd.Process.Signal(syscall.SIGCONT)
 		if code := w.wait(); code != 7 {
 			t.Fatalf("trial %d: exit code %d; want the command's 7", i, code)
 		}
 		if lines := w.stderrLines("started the command again"); len(lines) > 0 {
 			t.Fatalf("trial %d: a command that exited on its own was started again: %q", i, lines)
+		}
+		w.stop()
+		done++
+	}
+}
+
+// TestWatchInterruptQueuedBehindExit checks that SIGTERM that comes with
+// the old command's exit during a restart ends secretexec with that
+// command's status: nothing new starts, whichever of the two the loop
+// takes first.
+func TestWatchInterruptQueuedBehindExit(t *testing.T) {
+	for i := range 4 {
+		api := newWatchAPI(t, "API_TOKEN", "canary-one")
+		// The command ignores SIGTERM, and exits 5 on SIGUSR1.
+		w := startWatch(t, api, 100*time.Millisecond, []string{"--stop-timeout", "30s"}, rotate(t, 5, -1)...)
+		first := w.started()
+		api.SetSecrets(watchApp, secrets("API_TOKEN", fmt.Sprintf("canary-%d", i))...)
+		spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
+		// The restart waits for the command now. It exits while
+		// secretexec is stopped, and SIGTERM for secretexec waits with
+		// its SIGCHLD.
+		w.cmd.Process.Signal(syscall.SIGSTOP)
+		stoppedState(t, w.cmd.Process.Pid)
+		syscall.Kill(first, syscall.SIGUSR1)
+		zombie(t, first)
+		w.cmd.Process.Signal(syscall.SIGTERM)
+		w.cmd.Process.Signal(syscall.SIGCONT)
+		if code := w.wait(); code != 5 {
+			t.Fatalf("trial %d: exit code %d; want the command's 5", i, code)
+		}
+		if lines := w.stderrLines("started the command again"); len(lines) > 0 {
+			t.Fatalf("trial %d: a command started after SIGTERM: %q", i, lines)
 		}
 		w.stop()
 	}
