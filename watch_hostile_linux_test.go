@@ -104,3 +104,62 @@ func TestWatchKeepsMapping(t *testing.T) {
 	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
 	w.wantEnv(w.started(), "DATABASE_URL", "canary-two", "DB_URL", "-", "PG_URL", "-")
 }
+
+// TestWatchKeepsSources checks that the polls ask the endpoint the start
+// asked, even when fusebase.json changes after the start: the polls
+// read the sources with the start, not at the first poll.
+func TestWatchKeepsSources(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	api.SetSecrets("web", secrets("WEB_TOKEN", "canary-web")...)
+	project := t.TempDir()
+	config := filepath.Join(project, "fusebase.json")
+	write := func(apps string) {
+		t.Helper()
+		b := `{"orgId": "o", "appId": "p", "apps": [` + apps + `]}`
+		if err := os.WriteFile(config, []byte(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"id": "backend", "path": "backend"}, {"id": "web", "path": "web"}`)
+	backend := filepath.Join(project, "backend")
+	if err := os.Mkdir(backend, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w := startWatchIn(t, backend, api, 200*time.Millisecond, []string{"--api-url", api.URL}, rotate(t, 0, 0)...)
+	first := w.started()
+	// The folder is app web's now.
+	write(`{"id": "web", "path": "backend"}`)
+	w.polls(3)
+	w.quiet()
+	alive(t, first)
+	for _, r := range w.api.Requests() {
+		if r.Path != "/v1/orgs/o/apps/p/features/backend/secrets" {
+			t.Errorf("a poll asked %s; want app backend's endpoint, as the start", r.Path)
+		}
+	}
+}
+
+// TestWatchRevokedDeletesFallback checks that a poll the store answers
+// 401 deletes the fallback copy, as a run does, and says so once, beside
+// the outage's warning; the command keeps running.
+func TestWatchRevokedDeletesFallback(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	copy := filepath.Join(t.TempDir(), "fallback")
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
+	first := w.started()
+	if _, err := os.Stat(copy); err != nil {
+		t.Fatalf("no fallback copy after the start: %v", err)
+	}
+	api.SetKey("another-key") // the store refuses secretexec's now
+	spawn.Await(t, w.errs, "secretexec: warning: cannot check the secrets for a change")
+	spawn.Await(t, w.errs, "secretexec: warning: deleted the fallback copy")
+	if _, err := os.Stat(copy); !os.IsNotExist(err) {
+		t.Errorf("the fallback copy is still there after a 401: %v", err)
+	}
+	w.polls(2)
+	if lines := w.stderrLines("warning"); len(lines) != 2 {
+		t.Errorf("warnings over the outage:\n%s\nwant two, one each", strings.Join(lines, "\n"))
+	}
+	w.quiet()
+	alive(t, first)
+}

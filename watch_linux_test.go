@@ -74,14 +74,22 @@ func rotate(t *testing.T, code, ignore int) []string {
 // environments.
 func startWatch(t *testing.T, api *fakeapi.Server, every time.Duration, flags []string, argv ...string) *watched {
 	t.Helper()
+	flags = append([]string{"--url", api.URL + "/v1/orgs/o/apps/p/features/" + watchApp + "/secrets"}, flags...)
+	return startWatchIn(t, "", api, every, flags, argv...)
+}
+
+// startWatchIn is startWatch in folder cwd ("" for the test's), with
+// the source up to flags.
+func startWatchIn(t *testing.T, cwd string, api *fakeapi.Server, every time.Duration, flags []string, argv ...string) *watched {
+	t.Helper()
 	bin := buildSecretexec(t)
 	w := &watched{t: t, api: api, dir: t.TempDir(), every: every, exited: make(chan struct{})}
-	args := []string{"--watch", every.String(), "--url", api.URL + "/v1/orgs/o/apps/p/features/" + watchApp + "/secrets"}
-	args = append(append(args, flags...), "--")
+	args := append(append([]string{"--watch", every.String()}, flags...), "--")
 	for _, a := range argv {
 		args = append(args, strings.ReplaceAll(a, "DIR", w.dir))
 	}
 	w.cmd = exec.Command(bin, args...)
+	w.cmd.Dir = cwd
 	w.cmd.Env = append(os.Environ(), "FUSEBASE_API_KEY=watch-test-key")
 	stdout, err := w.cmd.StdoutPipe()
 	if err != nil {

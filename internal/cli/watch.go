@@ -73,7 +73,7 @@ type watcher struct {
 	rec  *recorder
 	// manifest and fixed are the start's, so that every poll maps the
 	// secrets as the start did, whatever happens to the files they came
-	// from; sources are read once, by the first poll.
+	// from; sources are read once, with the start.
 	manifest *manifest.Manifest
 	fixed    map[string]string
 	sources  []fetch.Source
@@ -116,6 +116,13 @@ func (c *cli) newWatcher(s *settings, p *prepared) *watcher {
 	pc.log = slog.New(recordHandler{rec: w.rec, h: c.log.Handler()})
 	pc.polling, pc.transport = true, fetch.NewTransport(c.client(s).HeaderWait)
 	w.poll = &pc
+	// The sources are read now, as the start read them a moment ago, so
+	// that a fusebase.json or ~/.fusebase/config.json changed later does
+	// not send the polls elsewhere. Should that fail, the first poll
+	// tries again, and reports why.
+	if sources, err := pc.sources(s); err == nil {
+		w.sources = sources
+	}
 	return w
 }
 
@@ -147,11 +154,11 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	rec.reset()
 	p, err := w.prepare(ctx)
 	if err != nil && exitCode(err) != exitValidation {
-		return w.failedPoll(err)
+		return w.failedPoll(ctx, err)
 	}
 	w.recovered()
 	if err != nil {
-		rec.replay(ctx)
+		rec.replay(ctx, slog.LevelDebug)
 		w.refuse(err)
 		return w.s.Watch.v
 	}
@@ -170,12 +177,12 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 		err = inject.CheckExecSize(path, w.s.Command, p.env.Env)
 	}
 	if err != nil {
-		rec.replay(ctx)
+		rec.replay(ctx, slog.LevelDebug)
 		w.refuse(err)
 		return w.s.Watch.v
 	}
 	w.rejected = ""
-	rec.replay(ctx)
+	rec.replay(ctx, slog.LevelDebug)
 	w.digests = digests
 
 	var what []string
@@ -210,7 +217,7 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 }
 
 // prepare runs the pipeline for a poll, with the start's manifest and the
-// sources the first poll read: the same mapping and sources as the
+// sources read with the start: the same mapping and sources as the
 // start's.
 func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
 	if w.sources == nil {
@@ -224,13 +231,15 @@ func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
 }
 
 // failedPoll reports a poll that could not fetch: a warning at the start
-// of an outage, debug lines while it lasts. Polls back off, up to five
-// times the interval.
-func (w *watcher) failedPoll(err error) time.Duration {
+// of an outage, with the warnings the poll gave (a fallback copy deleted
+// after a 401), and debug lines while it lasts. Polls back off, up to
+// five times the interval.
+func (w *watcher) failedPoll(ctx context.Context, err error) time.Duration {
 	w.failed++
 	if w.failed == 1 {
 		w.since = time.Now()
 		w.c.log.Warn(fmt.Sprintf("cannot check the secrets for a change: %v; the command keeps running with the ones it has", err))
+		w.rec.replay(ctx, slog.LevelWarn)
 	} else {
 		w.c.log.Debug("poll failed again", "polls", w.failed, "err", err.Error())
 	}
@@ -339,12 +348,15 @@ func (r *recorder) reset() {
 	r.records = r.records[:0]
 }
 
-// replay writes the records held, through the handlers they came to.
-func (r *recorder) replay(ctx context.Context) {
+// replay writes the records held at level least or above, through the
+// handlers they came to, and forgets them all.
+func (r *recorder) replay(ctx context.Context, least slog.Level) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range r.records {
-		rec.h.Handle(ctx, rec.r)
+		if rec.r.Level >= least {
+			rec.h.Handle(ctx, rec.r)
+		}
 	}
 	r.records = nil
 }
