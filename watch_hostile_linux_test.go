@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -160,6 +161,57 @@ func TestWatchRevokedDeletesFallback(t *testing.T) {
 	if lines := w.stderrLines("warning"); len(lines) != 2 {
 		t.Errorf("warnings over the outage:\n%s\nwant two, one each", strings.Join(lines, "\n"))
 	}
+	w.quiet()
+	alive(t, first)
+}
+
+// TestWatchStuckSource checks that a poll stuck in a read that no timeout
+// ends (a FIFO nobody writes) is warned of once, that the command keeps
+// running, and that the polls go on once the read returns.
+func TestWatchStuckSource(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "secrets.json")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// feed writes the secrets to each reader of the FIFO, until stop.
+	stop := make(chan struct{})
+	fed := make(chan struct{})
+	feed := func(once bool) {
+		defer close(fed)
+		for {
+			fd, err := syscall.Open(fifo, syscall.O_WRONLY|syscall.O_NONBLOCK, 0)
+			if err == nil {
+				syscall.Write(fd, []byte(`{"API_TOKEN": "canary-fifo"}`))
+				syscall.Close(fd)
+				if once {
+					return
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+	go feed(true) // the start's read
+	api := newWatchAPI(t)
+	w := startWatchIn(t, "", api, 200*time.Millisecond, []string{"--from", "file:" + fifo}, rotate(t, 0, 0)...)
+	first := w.started()
+	<-fed
+	// The first poll waits for a writer now: 100ms (half the interval)
+	// and the second's grace.
+	spawn.Await(t, w.errs, "secretexec: warning: cannot check the secrets for a change: reading them has not ended after 1.1s")
+	time.Sleep(time.Second)
+	if lines := w.stderrLines("warning"); len(lines) != 1 {
+		t.Errorf("warnings while stuck:\n%s\nwant one", strings.Join(lines, "\n"))
+	}
+	alive(t, first)
+
+	fed = make(chan struct{})
+	go feed(false)
+	defer func() { close(stop); <-fed }()
+	spawn.Await(t, w.errs, "secretexec: the secrets can be fetched again")
 	w.quiet()
 	alive(t, first)
 }

@@ -152,7 +152,12 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	start := time.Now()
 	rec := w.rec
 	rec.reset()
+	stuck := w.watchStuck()
 	p, err := w.prepare(ctx)
+	if !stuck.Stop() && w.failed == 0 {
+		// The poll was stuck, and said so: that began an outage.
+		w.failed, w.since = 1, start
+	}
 	if err != nil && exitCode(err) != exitValidation {
 		return w.failedPoll(ctx, err)
 	}
@@ -228,6 +233,24 @@ func (w *watcher) prepare(ctx context.Context) (*prepared, error) {
 		w.sources = sources
 	}
 	return w.poll.prepareFrom(ctx, w.s, w.manifest, w.fixed, w.sources)
+}
+
+// stuckGrace is how long a poll may run past its timeout before it is
+// taken for stuck.
+const stuckGrace = time.Second
+
+// watchStuck warns when the poll about to start is stuck: a read that no
+// timeout ends, such as a FIFO that nobody writes or a hung mount, holds
+// it, and no poll follows until it returns. The warning is the outage's,
+// given once; the timer it returns is stopped when the poll returns.
+func (w *watcher) watchStuck() *time.Timer {
+	limit := pollTimeout(w.s) + stuckGrace
+	inOutage := w.failed > 0
+	return time.AfterFunc(limit, func() {
+		if !inOutage {
+			w.c.log.Warn(fmt.Sprintf("cannot check the secrets for a change: reading them has not ended after %s; the command keeps running with the ones it has, and no poll follows until that read ends", roundDuration(limit)))
+		}
+	})
 }
 
 // failedPoll reports a poll that could not fetch: a warning at the start
@@ -318,12 +341,18 @@ func diff(old, new map[string][sha256.Size]byte) (changed, added, removed []stri
 	return changed, added, removed
 }
 
-// pollFetch fetches for a poll, within the smaller of --timeout and half
-// the interval. It has no watchdog, which would end the run: a source
-// stuck in a call that nothing cancels (a FIFO nobody writes) holds up
-// the polls, never the command.
+// pollTimeout is a poll's time to fetch: the smaller of --timeout and half
+// the interval, so that a slow store cannot make the polls late.
+func pollTimeout(s *settings) time.Duration {
+	return min(s.Timeout.v, s.Watch.v/2)
+}
+
+// pollFetch fetches for a poll, within pollTimeout. It has no watchdog,
+// which would end the run: a source stuck in a call that nothing cancels
+// (a FIFO nobody writes) holds up the polls, never the command, and
+// watchStuck says so.
 func (c *cli) pollFetch(ctx context.Context, s *settings, sources []fetch.Source) ([]fetch.Secret, error) {
-	timeout := min(s.Timeout.v, s.Watch.v/2)
+	timeout := pollTimeout(s)
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, startup.TimeoutError(timeout))
 	defer cancel()
 	return fetch.All(ctx, sources)
