@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the Dockerfile with podman and run the image as users do:
 #
-#   1. `version`, with the version stamped in;
+#   1. `version`, with the version stamped in, and --watch under 5s refused;
 #   2. a file: run as user 65532, the command a static busybox mounted in;
 #   3. --init as PID 1, then `podman stop`: SIGTERM ends it, 143, in well
 #      under the 10 s podman waits before SIGKILL (unloaded, about 0.4 s);
@@ -94,6 +94,10 @@ log "1. version"
 expect 0 podman run --rm --network none "$image" version
 has "$work/out" "^secretexec $version \(go1\.[0-9.]+ linux/" "version"
 [ "$(podman image inspect --format '{{.Config.User}}' "$image")" = 65532:65532 ] || fail "the image's user is not 65532:65532"
+# The release build keeps the least --watch interval, 5s: the tests' build
+# lowers it, this one must not.
+expect 64 podman run --rm --network none "$image" --watch 4s --from file:/none -- /none
+has "$work/err" '^secretexec: error: --watch 4s: polls must be at least 5s apart$' "--watch 4s"
 
 log "2. a file: run as user 65532"
 mkdir -p "$work/data" "$work/out2"
