@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -599,6 +600,46 @@ func TestWatchFallback(t *testing.T) {
 	if lines := w.stderrLines("fallback copy"); len(lines) > 0 {
 		t.Errorf("a poll used the fallback copy: %q", lines)
 	}
+	w.quiet()
+	alive(t, first)
+}
+
+// TestWatchStartsFromFallback checks a start during an outage: the command
+// runs with the fallback copy's secrets, and the first poll that reaches
+// the store replaces the copy, without a restart when the store holds
+// what the copy did.
+func TestWatchStartsFromFallback(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	copy := filepath.Join(t.TempDir(), "fallback")
+	flags := []string{"--fallback", copy, "--timeout", "1s"}
+	w := startWatch(t, api, 250*time.Millisecond, flags, rotate(t, 0, 0)...)
+	w.started()
+	w.stop()
+
+	api.SetFault("503")
+	written, err := os.ReadFile(copy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w = startWatch(t, api, 250*time.Millisecond, flags, rotate(t, 0, 0)...)
+	first := w.started()
+	w.wantEnv(first, "API_TOKEN", "canary-one")
+	if len(w.stderrLines("using the fallback copy")) != 1 {
+		t.Fatalf("no line says the fallback copy was used")
+	}
+	api.SetFault("ok")
+	deadline := time.Now().Add(spawn.Wait)
+	for {
+		b, err := os.ReadFile(copy)
+		if err == nil && !bytes.Equal(b, written) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fallback copy was not replaced %s after the store came back (%v)", spawn.Wait, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.polls(1)
 	w.quiet()
 	alive(t, first)
 }

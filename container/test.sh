@@ -3,8 +3,8 @@
 #
 #   1. `version`, with the version stamped in, and --watch under 5s refused;
 #   2. a file: run as user 65532, the command a static busybox mounted in;
-#   3. --init as PID 1, then `podman stop`: SIGTERM ends it, 143, in well
-#      under the 10 s podman waits before SIGKILL (unloaded, about 0.4 s);
+#   3. --init as PID 1, then `podman stop`: SIGTERM ends it, 143, in under
+#      a second (unloaded, about 0.4 s; podman waits 10 s before SIGKILL);
 #   4. the README's Node.js recipe, built on node:22-slim: the backend gets
 #      its secret over HTTPS from a fake Fusebase API on 127.0.0.1 with a
 #      CA of its own (SSL_CERT_FILE), with SECRETEXEC_APP picking one app
@@ -151,7 +151,7 @@ podman run -d --name secretexec-test-init --network none \
 wait_log secretexec-test-init 'running /busybox sleep'
 # sleep has no handler for SIGTERM: secretexec passes it on and exits
 # 128+15 as the child did.
-stop_within secretexec-test-init 5000 143
+stop_within secretexec-test-init 1000 143
 
 log "4. the README's Node.js recipe"
 ctx=$work/recipe
