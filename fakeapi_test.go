@@ -49,6 +49,10 @@ func scriptAPI(ts *testscript.TestScript) *fakeapiBox {
 //	fakeapi key KEY                     answer 401 unless "Authorization: Bearer KEY"
 //	fakeapi secret APP KEY [VALUE [DESCRIPTION]]
 //	                                    add a secret to APP (its feature id)
+//	fakeapi secret -q APP KEY VALUE DESCRIPTION
+//	                                    the same, KEY, VALUE and DESCRIPTION
+//	                                    each a Go-quoted string ("a\x1bb"),
+//	                                    for bytes a script cannot hold
 //	fakeapi fault SPEC                  fail as SPEC says (fakeapi.Server.SetFault)
 //	fakeapi requests N                  assert that N requests arrived
 //	fakeapi path I PATH                 assert request I's path (from 1)
@@ -82,6 +86,16 @@ func cmdFakeAPI(ts *testscript.TestScript, neg bool, args []string) {
 	switch cmd, args := args[0], args[1:]; {
 	case cmd == "key" && len(args) == 1:
 		s.SetKey(args[0])
+	case cmd == "secret" && len(args) == 5 && args[0] == "-q":
+		var f [3]string
+		for i, q := range args[2:] {
+			v, err := strconv.Unquote(q)
+			if err != nil {
+				ts.Fatalf("fakeapi secret -q: %s is not a Go-quoted string", q)
+			}
+			f[i] = v
+		}
+		s.AddSecret(args[1], fakeapi.Secret{Key: f[0], Value: f[1], Description: f[2]})
 	case cmd == "secret" && len(args) >= 2 && len(args) <= 4:
 		sec := fakeapi.Secret{Key: args[1]}
 		if len(args) > 2 {

@@ -54,7 +54,10 @@ func buildSecretexec(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		args := []string{"build", "-o", filepath.Join(binDir, "secretexec")}
+		// No version control stamp: the binary's version is then "devel"
+		// wherever the tests run, and scripts can assert the exact
+		// User-Agent it sends.
+		args := []string{"build", "-buildvcs=false", "-o", filepath.Join(binDir, "secretexec")}
 		if testOnlyLDFlags != "" {
 			args = append(args, "-ldflags", testOnlyLDFlags)
 		}
