@@ -19,6 +19,7 @@ import (
 	"unicode"
 
 	"github.com/secretexec/secretexec/internal/oserr"
+	"github.com/secretexec/secretexec/internal/redact"
 )
 
 // A Key is one required or optional secret.
@@ -147,7 +148,9 @@ func Parse(r io.Reader, file string) (*Manifest, error) {
 // ":description". --require values are parsed with it too.
 func ParseKey(s string) (Key, error) {
 	head, desc, _ := strings.Cut(s, ":")
-	k := Key{Description: strings.TrimSpace(desc)}
+	// The description reaches terminals and CI logs, in errors and in
+	// hints: its control characters are escaped, as a store's are.
+	k := Key{Description: redact.Printable(strings.TrimSpace(desc))}
 	if before, _, ok := strings.Cut(head, "="); ok {
 		// A line from a .env file: what follows '=' is a value, which must
 		// not reach the message.
