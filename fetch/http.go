@@ -131,6 +131,9 @@ var ErrPlainHTTP = errors.New("plain http is allowed only to localhost, 127.0.0.
 
 // CheckURL accepts https URLs, and http URLs to loopback hosts.
 func CheckURL(raw string) error {
+	if redact.AmbiguousUserinfo(raw) {
+		return errors.New("its user info holds '#' or '?', which end the host; percent-encode them (%23, %3F)")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return fmt.Errorf("not an http or https URL: %s", redact.URL(raw))

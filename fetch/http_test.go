@@ -299,6 +299,11 @@ func TestCheckURL(t *testing.T) {
 		{"ftp://localhost/", false},
 		{"localhost:3000", false},
 		{"/just/a/path", false},
+		{"https://user:pa%23ss@host/x", true},
+		{"https://host/x?email=a@b#frag@x", true},
+		{"https://admin:4242#x@127.0.0.1:1/x", false},
+		{"https://admin:42?x@host/x", false},
+		{"https://a#b@c@host", false},
 	}
 	for _, tt := range tests {
 		err := CheckURL(tt.url)

@@ -55,6 +55,23 @@ func URL(raw string) string {
 	return Printable(s)
 }
 
+// AmbiguousUserinfo reports whether raw has user info that holds '#' or
+// '?'. A URL parser ends the host at either, so the request would go to a
+// host made of the user name and password, while URL, by the rule it
+// describes, names the host after the last '@'. Such a URL must be
+// refused, not used: the user means the host after the '@', and the
+// password must be percent-encoded.
+func AmbiguousUserinfo(raw string) bool {
+	start := schemeEnd(raw)
+	end := strings.IndexByte(raw[start:], '/')
+	if end < 0 {
+		end = len(raw) - start
+	}
+	authority := raw[start : start+end]
+	at := strings.LastIndexByte(authority, '@')
+	return at >= 0 && strings.ContainsAny(authority[:at], "#?")
+}
+
 // schemeEnd returns the offset just after "scheme://" in s, or 0.
 func schemeEnd(s string) int {
 	sep := strings.Index(s, "://")

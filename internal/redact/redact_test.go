@@ -236,3 +236,26 @@ func FuzzKey(f *testing.F) {
 		}
 	})
 }
+
+func TestAmbiguousUserinfo(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"https://host/x", false},
+		{"https://user:pw@host/x", false},
+		{"https://user:pa%23ss@host/x", false},
+		{"https://host/x?next=a@b", false},
+		{"https://host/x#a@b", false},
+		{"https://host?a@b", true}, // no path: the '?' is before the '@'
+		{"https://admin:4242#x@127.0.0.1:1/x", true},
+		{"http://admin:p?w@host/x", true},
+		{"admin:p#w@host/x", true},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := AmbiguousUserinfo(tt.in); got != tt.want {
+			t.Errorf("AmbiguousUserinfo(%q) = %v; want %v", tt.in, got, tt.want)
+		}
+	}
+}
