@@ -567,19 +567,27 @@ func TestWatchStopsWholeGroup(t *testing.T) {
 	w.wantEnv(second, "API_TOKEN", "canary-two")
 }
 
-// TestWatchMask checks --watch with --mask: the restarted command's output
-// is masked with the new values.
+// TestWatchMask checks that a restarted command's output is masked with
+// the new values, and with the ones rotated away (a cache, or a log line
+// replayed, may still print them), one rotation deep. The first value
+// holds no canary: it is printed once no longer masked.
 func TestWatchMask(t *testing.T) {
-	api := newWatchAPI(t, "API_TOKEN", "canary-one-0123")
+	api := newWatchAPI(t, "API_TOKEN", "rotated-one-0123")
 	child := strings.Join(rotate(t, 0, 0), " ")
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--mask"}, "sh", "-c", `echo "token $API_TOKEN"; exec `+child)
-	spawn.Expect(t, w.out, "token [masked:API_TOKEN]")
+	echo := `echo "token $API_TOKEN old rotated-one-0123 older never-a-secret"; exec ` + child
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--mask"}, "sh", "-c", echo)
+	spawn.Expect(t, w.out, "token [masked:API_TOKEN] old [masked:API_TOKEN] older never-a-secret")
 	first := w.started()
 	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-two-4567")...)
 	spawn.Expect(t, w.out, fmt.Sprintf("term %d", first))
-	spawn.Expect(t, w.out, "token [masked:API_TOKEN]")
+	spawn.Expect(t, w.out, "token [masked:API_TOKEN] old [masked:API_TOKEN] older never-a-secret")
 	second := w.started()
 	w.wantEnv(second, "API_TOKEN", "canary-two-4567")
+	// Two rotations on, rotated-one-0123 is no longer masked.
+	api.SetSecrets(watchApp, secrets("API_TOKEN", "canary-three-890")...)
+	spawn.Expect(t, w.out, fmt.Sprintf("term %d", second))
+	spawn.Expect(t, w.out, "token [masked:API_TOKEN] old rotated-one-0123 older never-a-secret")
+	w.started()
 }
 
 // TestWatchFallback checks that a poll never stands in with the fallback

@@ -37,12 +37,13 @@ type supervision struct {
 	log  *slog.Logger
 	w    Watch
 
-	pid    int     // the command, also its process group
-	tty    bool    // stdin is the session's terminal
-	out    *output // the command's output under --mask, else nil
-	exited bool    // the command at pid has exited and been reaped
-	code   int     // its status, once exited
-	halt   bool    // an interrupt was forwarded: nothing new starts
+	pid    int          // the command, also its process group
+	tty    bool         // stdin is the session's terminal
+	out    *output      // the command's output under --mask, else nil
+	mask   *mask.Masker // what masks it, nil without --mask
+	exited bool         // the command at pid has exited and been reaped
+	code   int          // its status, once exited
+	halt   bool         // an interrupt was forwarded: nothing new starts
 
 	restart *restart // the restart under way, nil when none
 }
@@ -73,7 +74,7 @@ func (s *supervision) start(path string, env []string, m *mask.Masker) error {
 	if err != nil {
 		return err
 	}
-	s.pid, s.tty, s.out, s.exited, s.code = pid, tty, out, false, 0
+	s.pid, s.tty, s.out, s.exited, s.code, s.mask = pid, tty, out, false, 0, m
 	// The fetch's memory is garbage now; give it back to the system, since
 	// the supervisor lives as long as the command.
 	debug.FreeOSMemory()
@@ -142,7 +143,13 @@ func (s *supervision) loop(sigs, chld <-chan os.Signal) (int, error) {
 			return s.code, ErrChanged
 		}
 		s.log.Debug("command stopped", "code", s.code)
-		if err := s.start(r.next.Path, r.next.Env, r.next.Mask); err != nil {
+		// The values rotated away stay masked too (see
+		// mask.WithPrevious).
+		m := r.next.Mask
+		if m != nil {
+			m = m.WithPrevious(s.mask)
+		}
+		if err := s.start(r.next.Path, r.next.Env, m); err != nil {
 			return 0, err
 		}
 		s.log.Info(fmt.Sprintf("started the command again with the new secrets (pid %d)", s.pid))

@@ -21,6 +21,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -34,6 +35,9 @@ type Secret struct {
 // number of Streams may share it.
 type Masker struct {
 	m matcher
+	// own are the patterns of the Masker's own secrets, without those
+	// WithPrevious added.
+	own []pattern
 }
 
 // New returns a Masker for secrets. A value shorter than minLen bytes is
@@ -97,7 +101,31 @@ func New(secrets []Secret, minLen int) (*Masker, []string) {
 			add(f, s.Name)
 		}
 	}
-	return &Masker{m: newMatcher(pats)}, short
+	return &Masker{m: newMatcher(pats), own: pats}, short
+}
+
+// WithPrevious returns a Masker of m's secrets and, after them, those of
+// prev, the set m replaces, each under the name it had there: a value
+// rotated away may still be valid, or be printed from a cache, after the
+// command starts again with the new set. Only prev's own secrets count,
+// not the sets before it, so masking stays one rotation deep. Where a
+// pattern is in both, m's name labels it.
+func (m *Masker) WithPrevious(prev *Masker) *Masker {
+	if prev == nil {
+		return m
+	}
+	pats := slices.Clone(m.own)
+	seen := make(map[string]bool, len(pats))
+	for _, p := range pats {
+		seen[p.text] = true
+	}
+	for _, p := range prev.own {
+		if !seen[p.text] {
+			seen[p.text] = true
+			pats = append(pats, p)
+		}
+	}
+	return &Masker{m: newMatcher(pats), own: m.own}
 }
 
 // lineForms returns the lines of a multi-line value and the value with

@@ -371,3 +371,25 @@ func TestEndlessOverlap(t *testing.T) {
 		t.Errorf("nothing masked: %q", out.Bytes())
 	}
 }
+
+func TestWithPrevious(t *testing.T) {
+	one, _ := New([]Secret{{Name: "TOKEN", Value: "canary-one"}, {Name: "KEEP", Value: "canary-keep"}}, 3)
+	two, _ := New([]Secret{{Name: "TOKEN", Value: "canary-two"}, {Name: "RENAMED", Value: "canary-keep"}}, 3)
+	three, _ := New([]Secret{{Name: "TOKEN", Value: "canary-three"}}, 3)
+	in := "canary-one canary-two canary-three canary-keep " + base64.StdEncoding.EncodeToString([]byte("canary-one"))
+	tests := []struct {
+		name string
+		m    *Masker
+		want string
+	}{
+		{"alone", two, "canary-one [masked:TOKEN] canary-three [masked:RENAMED] " + base64.StdEncoding.EncodeToString([]byte("canary-one"))},
+		{"with the previous set, its forms too; the new name wins", two.WithPrevious(one), "[masked:TOKEN] [masked:TOKEN] canary-three [masked:RENAMED] [masked:TOKEN]"},
+		{"one rotation deep", three.WithPrevious(two.WithPrevious(one)), "canary-one [masked:TOKEN] [masked:TOKEN] [masked:RENAMED] " + base64.StdEncoding.EncodeToString([]byte("canary-one"))},
+		{"no previous", three.WithPrevious(nil), "canary-one canary-two [masked:TOKEN] canary-keep " + base64.StdEncoding.EncodeToString([]byte("canary-one"))},
+	}
+	for _, tt := range tests {
+		if got := string(maskChunks(t, tt.m, []byte(in))); got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+	}
+}
