@@ -53,6 +53,9 @@ type Client struct {
 	// per retry, never with a query string, a header or a body. Nil
 	// discards them.
 	Log *slog.Logger
+	// QuietRetries makes the retries debug lines, not warnings, for a
+	// caller that reports the failure once itself (a --watch poll).
+	QuietRetries bool
 	// Transport, when set (see NewTransport), carries the requests
 	// instead of a transport of each Fetch's own, and keeps its idle
 	// connection from one Fetch to the next: for --watch, whose polls
@@ -489,7 +492,11 @@ func (f *attempt) backoff(first, most time.Duration, n int, resp *http.Response)
 			}
 		}
 	}
-	f.log.Warn(fmt.Sprintf("%s: %s; retry %d of %d in %s",
+	level := slog.LevelWarn
+	if f.h.Client.QuietRetries {
+		level = slog.LevelDebug
+	}
+	f.log.Log(f.ctx, level, fmt.Sprintf("%s: %s; retry %d of %d in %s",
 		f.h.Name(), f.last, n+1, f.h.Client.Retries, wait.Round(time.Millisecond)))
 	return wait
 }

@@ -165,6 +165,17 @@ func TestHTTPLogs(t *testing.T) {
 			t.Errorf("logs hold %q:\n%s", bad, out)
 		}
 	}
+
+	// QuietRetries: the same line, at debug level.
+	s.SetFault("503x1")
+	logs.Reset()
+	h.Client.QuietRetries = true
+	if _, err := h.Fetch(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out := logs.String(); !strings.Contains(out, "level=DEBUG msg=\""+s.URL+appPath+": 503 Service Unavailable; retry 1 of 3 in ") || strings.Contains(out, "level=WARN") {
+		t.Errorf("with QuietRetries, want the retry at debug level and no warning:\n%s", out)
+	}
 }
 
 func TestHTTPDeadline(t *testing.T) {

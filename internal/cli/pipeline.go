@@ -480,7 +480,7 @@ func (c *cli) fusebaseOptions(s *settings) fusebase.Options {
 
 // client returns the HTTP settings every endpoint of a run shares.
 func (c *cli) client(s *settings) fetch.Client {
-	cl := fetch.Client{Retries: s.Retries.v, Log: c.log, UserAgent: c.userAgent()}
+	cl := fetch.Client{Retries: s.Retries.v, Log: c.log, QuietRetries: c.polling, UserAgent: c.userAgent()}
 	if d, err := time.ParseDuration(testOnlyRetryWait); err == nil {
 		cl.RetryWait, cl.RetryWaitMax = d, 4*d
 	}
