@@ -17,39 +17,35 @@ import (
 // then up to the Go runtime, so each test runs a few trials; the
 // behaviour must not depend on the order.
 
-// zombie waits until process pid has exited, and is not reaped yet.
-func zombie(t *testing.T, pid int) {
+// awaitState waits until process pid is in state, as /proc/PID/stat
+// gives it: "Z" a zombie (exited, not reaped yet), "T" stopped.
+func awaitState(t *testing.T, pid int, state string) {
 	t.Helper()
 	deadline := time.Now().Add(spawn.Wait)
 	for time.Now().Before(deadline) {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
-			t.Fatalf("command %d: %v; want a zombie, not reaped while secretexec was stopped", pid, err)
+			t.Fatalf("process %d: %v; want it in state %s", pid, err, state)
 		}
-		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && f[0] == "Z" {
+		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && f[0] == state {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
-	t.Fatalf("command %d did not exit within %s", pid, spawn.Wait)
+	t.Fatalf("process %d not in state %s within %s", pid, state, spawn.Wait)
 }
 
-// stoppedState waits until process pid is stopped (SIGSTOP has taken
-// effect: kill(2) returns before it does).
-func stoppedState(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(spawn.Wait)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:])); len(f) > 0 && f[0] == "T" {
-			return
-		}
-		time.Sleep(time.Millisecond)
+// endedWith fails trial i unless secretexec exits with the command's code
+// and started no command again, then ends the run.
+func (w *watched) endedWith(i, code int) {
+	w.t.Helper()
+	if got := w.wait(); got != code {
+		w.t.Fatalf("trial %d: exit code %d; want the command's %d", i, got, code)
 	}
-	t.Fatalf("process %d did not stop within %s", pid, spawn.Wait)
+	if lines := w.stderrLines("started the command again"); len(lines) > 0 {
+		w.t.Fatalf("trial %d: the command was started again: %q", i, lines)
+	}
+	w.stop()
 }
 
 // splayOf reads the wait from a "restarting the command in D (--splay)" line.
@@ -94,24 +90,18 @@ func TestWatchExitWithChange(t *testing.T) {
 		// own (SIGUSR1: exit 7) while secretexec is stopped, and the
 		// splay runs out meanwhile.
 		w.cmd.Process.Signal(syscall.SIGSTOP)
-		stoppedState(t, w.cmd.Process.Pid)
-		time.Sleep(50 * time.Millisecond) // for its last lines to be read
+		awaitState(t, w.cmd.Process.Pid, "T") // kill(2) returns before the stop takes effect
+		time.Sleep(50 * time.Millisecond)     // for its last lines to be read
 		if len(w.stderrLines("stopping the command")) > 0 {
 			w.cmd.Process.Signal(syscall.SIGCONT)
 			w.stop()
 			continue
 		}
 		syscall.Kill(first, syscall.SIGUSR1)
-		zombie(t, first)
+		awaitState(t, first, "Z") // exited, not reaped
 		time.Sleep(splay)
 		w.cmd.Process.Signal(syscall.SIGCONT)
-		if code := w.wait(); code != 7 {
-			t.Fatalf("trial %d: exit code %d; want the command's 7", i, code)
-		}
-		if lines := w.stderrLines("started the command again"); len(lines) > 0 {
-			t.Fatalf("trial %d: a command that exited on its own was started again: %q", i, lines)
-		}
-		w.stop()
+		w.endedWith(i, 7)
 		done++
 	}
 }
@@ -132,17 +122,11 @@ func TestWatchInterruptQueuedBehindExit(t *testing.T) {
 		// secretexec is stopped, and SIGTERM for secretexec waits with
 		// its SIGCHLD.
 		w.cmd.Process.Signal(syscall.SIGSTOP)
-		stoppedState(t, w.cmd.Process.Pid)
+		awaitState(t, w.cmd.Process.Pid, "T") // kill(2) returns before the stop takes effect
 		syscall.Kill(first, syscall.SIGUSR1)
-		zombie(t, first)
+		awaitState(t, first, "Z") // exited, not reaped
 		w.cmd.Process.Signal(syscall.SIGTERM)
 		w.cmd.Process.Signal(syscall.SIGCONT)
-		if code := w.wait(); code != 5 {
-			t.Fatalf("trial %d: exit code %d; want the command's 5", i, code)
-		}
-		if lines := w.stderrLines("started the command again"); len(lines) > 0 {
-			t.Fatalf("trial %d: a command started after SIGTERM: %q", i, lines)
-		}
-		w.stop()
+		w.endedWith(i, 5)
 	}
 }
