@@ -215,3 +215,65 @@ func TestWatchStuckSource(t *testing.T) {
 	w.quiet()
 	alive(t, first)
 }
+
+// TestWatchRevokedDuringOutageDeletesFallback checks that a 401 that
+// comes during an outage (the store down first) deletes the fallback copy
+// and says so: the outage's warning was given already, but the deletion
+// is news, which the next start cannot fall back on.
+func TestWatchRevokedDuringOutageDeletesFallback(t *testing.T) {
+	api := newWatchAPI(t, "API_TOKEN", "canary-one")
+	copy := filepath.Join(t.TempDir(), "fallback")
+	w := startWatch(t, api, 200*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
+	first := w.started()
+	if _, err := os.Stat(copy); err != nil {
+		t.Fatalf("no fallback copy after the start: %v", err)
+	}
+	api.SetFault("503")
+	spawn.Await(t, w.errs, "secretexec: warning: cannot check the secrets for a change")
+	w.polls(1)
+	api.SetFault("ok")
+	api.SetKey("another-key") // the store refuses secretexec's now
+	deadline := time.Now().Add(spawn.Wait)
+	for {
+		if _, err := os.Stat(copy); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the fallback copy is still there after a 401")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.polls(1)
+	if lines := w.stderrLines("deleted the fallback copy"); len(lines) != 1 {
+		t.Errorf("lines on the deleted copy:\n%s\nwant one", strings.Join(lines, "\n"))
+	}
+	w.quiet()
+	alive(t, first)
+}
+
+// TestWatchRefusedSetWarnsOnce checks that a refused set, refused again
+// poll after poll, is reported once with the warnings that came with it
+// (here: the emptied file holds no secrets), not once a poll.
+func TestWatchRefusedSetWarnsOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secrets.json")
+	if err := os.WriteFile(file, []byte(`{"API_TOKEN": "canary-file"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api := newWatchAPI(t)
+	every := 100 * time.Millisecond
+	w := startWatchIn(t, "", api, every, []string{"--from", "file:" + file, "--require", "API_TOKEN"}, rotate(t, 0, 0)...)
+	first := w.started()
+	if err := os.WriteFile(file, []byte(`{}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spawn.Await(t, w.errs, "secretexec: error: the secrets changed, but the new set is refused")
+	time.Sleep(10 * every)
+	if lines := w.stderrLines("the new set is refused"); len(lines) != 1 {
+		t.Errorf("refusals:\n%s\nwant one", strings.Join(lines, "\n"))
+	}
+	if lines := w.stderrLines("warning"); len(lines) > 1 {
+		t.Errorf("warnings over 10 refused polls:\n%s\nwant one at most", strings.Join(lines, "\n"))
+	}
+	w.quiet()
+	alive(t, first)
+}

@@ -137,6 +137,9 @@ func CheckURL(raw string) error {
 	if redact.AmbiguousUserinfo(raw) {
 		return errors.New("its user info holds '#' or '?', which end the host; percent-encode them (%23, %3F)")
 	}
+	if redact.SlashUserinfo(raw) {
+		return errors.New("its user info holds '/' after a number, which a parser takes for the port, ending the host there; percent-encode the '/' (%2F), or an '@' in the path (%40)")
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return fmt.Errorf("not an http or https URL: %s", redact.URL(raw))

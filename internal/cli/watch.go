@@ -78,9 +78,12 @@ type watcher struct {
 	fixed    map[string]string
 	sources  []fetch.Source
 
-	failed   int       // polls failed in a row: the outage so far
-	since    time.Time // when the outage began
-	rejected string    // the last refused set's error, reported once
+	failed int       // polls failed in a row: the outage so far
+	since  time.Time // when the outage began
+	// warned are the warnings failed polls gave in this outage (a
+	// fallback copy deleted after a 401), each given once.
+	warned   map[string]bool
+	rejected string // the last refused set's error, reported once
 	// copyFailing is set while the --fallback copy cannot be written:
 	// that is warned of once, not at every poll.
 	copyFailing bool
@@ -163,8 +166,7 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 	}
 	w.recovered()
 	if err != nil {
-		rec.replay(ctx, slog.LevelDebug)
-		w.refuse(err)
+		w.refuse(ctx, err)
 		return w.s.Watch.v
 	}
 	w.copyWritten(p.copyErr)
@@ -182,8 +184,7 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 		err = inject.CheckExecSize(path, w.s.Command, p.env.Env)
 	}
 	if err != nil {
-		rec.replay(ctx, slog.LevelDebug)
-		w.refuse(err)
+		w.refuse(ctx, err)
 		return w.s.Watch.v
 	}
 	w.rejected = ""
@@ -254,18 +255,22 @@ func (w *watcher) watchStuck() *time.Timer {
 }
 
 // failedPoll reports a poll that could not fetch: a warning at the start
-// of an outage, with the warnings the poll gave (a fallback copy deleted
-// after a 401), and debug lines while it lasts. Polls back off, up to
-// five times the interval.
+// of an outage, and debug lines while it lasts. The warnings the polls
+// gave (a fallback copy deleted after a 401, also one well into the
+// outage) follow, each once in the outage. Polls back off, up to five
+// times the interval.
 func (w *watcher) failedPoll(ctx context.Context, err error) time.Duration {
 	w.failed++
 	if w.failed == 1 {
 		w.since = time.Now()
 		w.c.log.Warn(fmt.Sprintf("cannot check the secrets for a change: %v; the command keeps running with the ones it has", err))
-		w.rec.replay(ctx, slog.LevelWarn)
 	} else {
 		w.c.log.Debug("poll failed again", "polls", w.failed, "err", err.Error())
 	}
+	if w.warned == nil {
+		w.warned = make(map[string]bool)
+	}
+	w.rec.replayNew(ctx, slog.LevelWarn, w.warned)
 	every := w.s.Watch.v
 	return min(every<<min(w.failed, 3), 5*every)
 }
@@ -277,7 +282,7 @@ func (w *watcher) recovered() {
 	}
 	w.c.log.Info(fmt.Sprintf("the secrets can be fetched again, after %s and %s",
 		roundDuration(time.Since(w.since)), plural(w.failed, "failed poll")))
-	w.failed = 0
+	w.failed, w.warned = 0, nil
 }
 
 // copyWritten reports a --fallback copy that a poll could not write (err):
@@ -293,14 +298,17 @@ func (w *watcher) copyWritten(err error) {
 	}
 }
 
-// refuse reports a new set that failed the checks; the command keeps the
-// set it has. The same refusal poll after poll is reported once.
-func (w *watcher) refuse(err error) {
+// refuse reports a new set that failed the checks, after what the poll
+// logged; the command keeps the set it has. The same refusal poll after
+// poll is reported once, and so are the warnings that came with it.
+func (w *watcher) refuse(ctx context.Context, err error) {
 	if msg := err.Error(); msg != w.rejected {
 		w.rejected = msg
+		w.rec.replay(ctx, slog.LevelDebug)
 		w.c.log.Error("the secrets changed, but the new set is refused; the command keeps running with the ones it has: "+msg, errorAttrs(err)...)
 		return
 	}
+	w.rec.reset()
 	w.c.log.Debug("the new set is still refused")
 }
 
@@ -384,6 +392,20 @@ func (r *recorder) replay(ctx context.Context, least slog.Level) {
 	defer r.mu.Unlock()
 	for _, rec := range r.records {
 		if rec.r.Level >= least {
+			rec.h.Handle(ctx, rec.r)
+		}
+	}
+	r.records = nil
+}
+
+// replayNew is replay for the records whose message is not in seen, which
+// it adds them to.
+func (r *recorder) replayNew(ctx context.Context, least slog.Level, seen map[string]bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.records {
+		if rec.r.Level >= least && !seen[rec.r.Message] {
+			seen[rec.r.Message] = true
 			rec.h.Handle(ctx, rec.r)
 		}
 	}

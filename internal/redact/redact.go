@@ -24,8 +24,9 @@ const Redacted = "REDACTED"
 // hold '#', '?' or '@' that a parser takes for the start of the fragment
 // or the query: after "://" (or from the start when there is none) up to
 // the first '/', everything up to the last '@' is user info. A '/' in a
-// password is not covered by that rule; such a URL is cut at the last
-// '@' only if it does not parse.
+// password is covered only where what comes before it reads as a port
+// (user:4242/pw@host, see SlashUserinfo); else such a URL is cut at the
+// last '@' only if it does not parse.
 func URL(raw string) string {
 	s, creds := dropUserinfo(raw)
 	if u, err := url.Parse(s); err == nil && u.Scheme != "" && u.Host != "" && u.Opaque == "" && u.User == nil {
@@ -91,9 +92,49 @@ func dropUserinfo(s string) (string, bool) {
 	}
 	at := strings.LastIndexByte(s[start:start+end], '@')
 	if at < 0 {
+		at = slashUserinfo(s)
+	}
+	if at < 0 {
 		return s, false
 	}
 	return s[:start] + s[start+at+1:], true
+}
+
+// slashUserinfo returns, for a URL whose password holds '/' after what
+// reads as a port (user:4242/pw@host, user:/pw@host), the offset from
+// schemeEnd of the '@' that ends the user info; else -1. A parser takes
+// user:4242 for the host and port and the rest for the path, so the URL
+// parses, and the rule URL describes does not see the user info. Only an
+// '@' in the path, before any '?' or '#', counts; an '@' in the path of a
+// URL with a port is rare enough to be taken for this.
+func slashUserinfo(s string) int {
+	start := schemeEnd(s)
+	rest := s[start:]
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	end := strings.IndexByte(rest, '/')
+	if end < 0 {
+		return -1
+	}
+	colon := strings.LastIndexByte(rest[:end], ':')
+	if colon < 0 || strings.Trim(rest[colon+1:end], "0123456789") != "" {
+		return -1
+	}
+	return strings.LastIndexByte(rest, '@')
+}
+
+// SlashUserinfo reports whether raw is a URL whose password holds '/'
+// after what a parser takes for a port (see slashUserinfo): the request
+// would go to a host made of the user name, with the rest of the password
+// in its path. Such a URL must be refused; URL cuts its user info.
+func SlashUserinfo(raw string) bool {
+	start := schemeEnd(raw)
+	end := strings.IndexByte(raw[start:], '/')
+	if end >= 0 && strings.IndexByte(raw[start:start+end], '@') >= 0 {
+		return false // user info before the '/', as URL's rule has it
+	}
+	return slashUserinfo(raw) >= 0
 }
 
 // Scrub returns msg with every occurrence of each non-empty secret

@@ -259,3 +259,30 @@ func TestAmbiguousUserinfo(t *testing.T) {
 		}
 	}
 }
+
+func TestSlashUserinfo(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+		url  string // what URL shows
+	}{
+		{"https://admin:4242/canary@host/v1", true, "https://host/v1"},
+		{"https://admin:/canary@host:8443/v1?q=1", true, "https://host:8443/v1"},
+		{"admin:42/canary@host/v1", true, "…host/v1"},
+		{"https://user:pw@host:8443/a@b", false, "https://host:8443/a@b"},
+		{"https://host/users/a@b", false, "https://host/users/a@b"},
+		{"https://host:8443/x?mail=a@b", false, "https://host:8443/x"},
+		{"https://host:8443/x#a@b", false, "https://host:8443/x"},
+		{"https://host:8443/v1", false, "https://host:8443/v1"},
+		{"http://[::1]:8443/v1", false, "http://[::1]:8443/v1"},
+		{"", false, ""},
+	}
+	for _, tt := range tests {
+		if got := SlashUserinfo(tt.in); got != tt.want {
+			t.Errorf("SlashUserinfo(%q) = %v; want %v", tt.in, got, tt.want)
+		}
+		if got := URL(tt.in); got != tt.url {
+			t.Errorf("URL(%q) = %q; want %q", tt.in, got, tt.url)
+		}
+	}
+}
