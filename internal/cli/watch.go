@@ -188,7 +188,7 @@ func (w *watcher) once(ctx context.Context) time.Duration {
 		return w.s.Watch.v
 	}
 	w.rejected = ""
-	rec.replay(ctx, slog.LevelDebug)
+	rec.replay(ctx, slog.LevelDebug, nil)
 	w.digests = digests
 
 	var what []string
@@ -270,7 +270,7 @@ func (w *watcher) failedPoll(ctx context.Context, err error) time.Duration {
 	if w.warned == nil {
 		w.warned = make(map[string]bool)
 	}
-	w.rec.replayNew(ctx, slog.LevelWarn, w.warned)
+	w.rec.replay(ctx, slog.LevelWarn, w.warned)
 	every := w.s.Watch.v
 	return min(every<<min(w.failed, 3), 5*every)
 }
@@ -304,7 +304,7 @@ func (w *watcher) copyWritten(err error) {
 func (w *watcher) refuse(ctx context.Context, err error) {
 	if msg := err.Error(); msg != w.rejected {
 		w.rejected = msg
-		w.rec.replay(ctx, slog.LevelDebug)
+		w.rec.replay(ctx, slog.LevelDebug, nil)
 		w.c.log.Error("the secrets changed, but the new set is refused; the command keeps running with the ones it has: "+msg, errorAttrs(err)...)
 		return
 	}
@@ -386,28 +386,19 @@ func (r *recorder) reset() {
 }
 
 // replay writes the records held at level least or above, through the
-// handlers they came to, and forgets them all.
-func (r *recorder) replay(ctx context.Context, least slog.Level) {
+// handlers they came to, and forgets them all. With seen, it writes only
+// records whose message is not in seen, and adds theirs to it.
+func (r *recorder) replay(ctx context.Context, least slog.Level, seen map[string]bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range r.records {
-		if rec.r.Level >= least {
-			rec.h.Handle(ctx, rec.r)
+		if rec.r.Level < least || seen[rec.r.Message] {
+			continue
 		}
-	}
-	r.records = nil
-}
-
-// replayNew is replay for the records whose message is not in seen, which
-// it adds them to.
-func (r *recorder) replayNew(ctx context.Context, least slog.Level, seen map[string]bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, rec := range r.records {
-		if rec.r.Level >= least && !seen[rec.r.Message] {
+		if seen != nil {
 			seen[rec.r.Message] = true
-			rec.h.Handle(ctx, rec.r)
 		}
+		rec.h.Handle(ctx, rec.r)
 	}
 	r.records = nil
 }

@@ -125,11 +125,11 @@ func TestRecorder(t *testing.T) {
 	if replayed.Len() > 0 {
 		t.Fatalf("recorded lines were written: %q", replayed.String())
 	}
-	rec.replay(context.Background(), slog.LevelDebug)
+	rec.replay(context.Background(), slog.LevelDebug, nil)
 	if replayed.String() != direct.String() {
 		t.Errorf("replayed:\n%s\nwant:\n%s", replayed.String(), direct.String())
 	}
-	rec.replay(context.Background(), slog.LevelDebug)
+	rec.replay(context.Background(), slog.LevelDebug, nil)
 	if replayed.String() != direct.String() {
 		t.Errorf("a second replay wrote again")
 	}
@@ -137,12 +137,12 @@ func TestRecorder(t *testing.T) {
 	// From a level up, the rest is dropped.
 	replayed.Reset()
 	log(slog.New(recordHandler{rec: rec, h: logging.New(&replayed, "text", slog.LevelInfo).Handler()}))
-	rec.replay(context.Background(), slog.LevelWarn)
+	rec.replay(context.Background(), slog.LevelWarn, nil)
 	if got := replayed.String(); !strings.Contains(got, "replaces the inherited variable") || strings.Contains(got, "fetched") {
 		t.Errorf("replayed from warnings up:\n%s\nwant the warning alone", got)
 	}
 	replayed.Reset()
-	rec.replay(context.Background(), slog.LevelDebug)
+	rec.replay(context.Background(), slog.LevelDebug, nil)
 	if replayed.Len() > 0 {
 		t.Errorf("the records below the level were kept: %q", replayed.String())
 	}

@@ -63,14 +63,21 @@ func URL(raw string) string {
 // refused, not used: the user means the host after the '@', and the
 // password must be percent-encoded.
 func AmbiguousUserinfo(raw string) bool {
-	start := schemeEnd(raw)
-	end := strings.IndexByte(raw[start:], '/')
-	if end < 0 {
-		end = len(raw) - start
-	}
-	authority := raw[start : start+end]
+	_, authority := authorityOf(raw)
 	at := strings.LastIndexByte(authority, '@')
 	return at >= 0 && strings.ContainsAny(authority[:at], "#?")
+}
+
+// authorityOf returns where the authority of s starts (after "scheme://",
+// or at 0 when there is none) and its text, up to the first '/': the text
+// URL's rule looks for user info in.
+func authorityOf(s string) (start int, authority string) {
+	start = schemeEnd(s)
+	end := strings.IndexByte(s[start:], '/')
+	if end < 0 {
+		return start, s[start:]
+	}
+	return start, s[start : start+end]
 }
 
 // schemeEnd returns the offset just after "scheme://" in s, or 0.
@@ -85,12 +92,8 @@ func schemeEnd(s string) int {
 // dropUserinfo removes the user info of a URL by the rule URL describes,
 // and reports whether there was any.
 func dropUserinfo(s string) (string, bool) {
-	start := schemeEnd(s)
-	end := strings.IndexByte(s[start:], '/')
-	if end < 0 {
-		end = len(s) - start
-	}
-	at := strings.LastIndexByte(s[start:start+end], '@')
+	start, authority := authorityOf(s)
+	at := strings.LastIndexByte(authority, '@')
 	if at < 0 {
 		at = slashUserinfo(s)
 	}
@@ -129,9 +132,7 @@ func slashUserinfo(s string) int {
 // would go to a host made of the user name, with the rest of the password
 // in its path. Such a URL must be refused; URL cuts its user info.
 func SlashUserinfo(raw string) bool {
-	start := schemeEnd(raw)
-	end := strings.IndexByte(raw[start:], '/')
-	if end >= 0 && strings.IndexByte(raw[start:start+end], '@') >= 0 {
+	if _, authority := authorityOf(raw); strings.IndexByte(authority, '@') >= 0 {
 		return false // user info before the '/', as URL's rule has it
 	}
 	return slashUserinfo(raw) >= 0
