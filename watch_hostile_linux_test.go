@@ -145,12 +145,7 @@ func TestWatchKeepsSources(t *testing.T) {
 // the outage's warning; the command keeps running.
 func TestWatchRevokedDeletesFallback(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
-	copy := filepath.Join(t.TempDir(), "fallback")
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
-	first := w.started()
-	if _, err := os.Stat(copy); err != nil {
-		t.Fatalf("no fallback copy after the start: %v", err)
-	}
+	w, copy, first := startWithCopy(t, api, 200*time.Millisecond)
 	api.SetKey("another-key") // the store refuses secretexec's now
 	spawn.Await(t, w.errs, "secretexec: warning: cannot check the secrets for a change")
 	spawn.Await(t, w.errs, "secretexec: warning: deleted the fallback copy")
@@ -222,27 +217,16 @@ func TestWatchStuckSource(t *testing.T) {
 // is news, which the next start cannot fall back on.
 func TestWatchRevokedDuringOutageDeletesFallback(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
-	copy := filepath.Join(t.TempDir(), "fallback")
-	w := startWatch(t, api, 200*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
-	first := w.started()
-	if _, err := os.Stat(copy); err != nil {
-		t.Fatalf("no fallback copy after the start: %v", err)
-	}
+	w, copy, first := startWithCopy(t, api, 200*time.Millisecond)
 	api.SetFault("503")
 	spawn.Await(t, w.errs, "secretexec: warning: cannot check the secrets for a change")
 	w.polls(1)
 	api.SetFault("ok")
 	api.SetKey("another-key") // the store refuses secretexec's now
-	deadline := time.Now().Add(spawn.Wait)
-	for {
-		if _, err := os.Stat(copy); os.IsNotExist(err) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the fallback copy is still there after a 401")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually(t, "the fallback copy deleted after a 401", func() bool {
+		_, err := os.Stat(copy)
+		return os.IsNotExist(err)
+	})
 	w.polls(1)
 	if lines := w.stderrLines("deleted the fallback copy"); len(lines) != 1 {
 		t.Errorf("lines on the deleted copy:\n%s\nwant one", strings.Join(lines, "\n"))

@@ -268,6 +268,30 @@ func (w *watched) stderrLines(s string) []string {
 	return out
 }
 
+// startWithCopy is startWatch with --fallback in a fresh folder, and
+// flags; it waits for the command, and for the copy the start wrote.
+func startWithCopy(t *testing.T, api *fakeapi.Server, every time.Duration, flags ...string) (w *watched, copy string, first int) {
+	t.Helper()
+	copy = filepath.Join(t.TempDir(), "fallback")
+	w = startWatch(t, api, every, append([]string{"--fallback", copy}, flags...), rotate(t, 0, 0)...)
+	first = w.started()
+	if _, err := os.Stat(copy); err != nil {
+		t.Fatalf("no fallback copy after the start: %v", err)
+	}
+	return w, copy, first
+}
+
+// eventually waits up to spawn.Wait for cond to hold, and fails saying
+// what did not happen.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(spawn.Wait); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, spawn.Wait)
+		}
+	}
+}
+
 // alive fails unless process pid exists, and is not a zombie.
 func alive(t *testing.T, pid int) {
 	t.Helper()
@@ -595,12 +619,7 @@ func TestWatchMask(t *testing.T) {
 // keeps its set.
 func TestWatchFallback(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
-	copy := filepath.Join(t.TempDir(), "fallback")
-	w := startWatch(t, api, 250*time.Millisecond, []string{"--fallback", copy}, rotate(t, 0, 0)...)
-	first := w.started()
-	if _, err := os.Stat(copy); err != nil {
-		t.Fatalf("no fallback copy after the start: %v", err)
-	}
+	w, _, first := startWithCopy(t, api, 250*time.Millisecond)
 	api.SetFault("503")
 	spawn.Await(t, w.errs, "secretexec: warning: cannot check the secrets for a change")
 	api.SetFault("ok")
@@ -618,10 +637,7 @@ func TestWatchFallback(t *testing.T) {
 // what the copy did.
 func TestWatchStartsFromFallback(t *testing.T) {
 	api := newWatchAPI(t, "API_TOKEN", "canary-one")
-	copy := filepath.Join(t.TempDir(), "fallback")
-	flags := []string{"--fallback", copy, "--timeout", "1s"}
-	w := startWatch(t, api, 250*time.Millisecond, flags, rotate(t, 0, 0)...)
-	w.started()
+	w, copy, _ := startWithCopy(t, api, 250*time.Millisecond, "--timeout", "1s")
 	w.stop()
 
 	api.SetFault("503")
@@ -629,24 +645,17 @@ func TestWatchStartsFromFallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w = startWatch(t, api, 250*time.Millisecond, flags, rotate(t, 0, 0)...)
+	w = startWatch(t, api, 250*time.Millisecond, []string{"--fallback", copy, "--timeout", "1s"}, rotate(t, 0, 0)...)
 	first := w.started()
 	w.wantEnv(first, "API_TOKEN", "canary-one")
 	if len(w.stderrLines("using the fallback copy")) != 1 {
 		t.Fatalf("no line says the fallback copy was used")
 	}
 	api.SetFault("ok")
-	deadline := time.Now().Add(spawn.Wait)
-	for {
+	eventually(t, "the fallback copy replaced once the store came back", func() bool {
 		b, err := os.ReadFile(copy)
-		if err == nil && !bytes.Equal(b, written) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the fallback copy was not replaced %s after the store came back (%v)", spawn.Wait, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err == nil && !bytes.Equal(b, written)
+	})
 	w.polls(1)
 	w.quiet()
 	alive(t, first)
